@@ -5,14 +5,14 @@
 package phone
 
 import (
-	"errors"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"sync"
 
-	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/util/keys"
 )
-
-// ErrNotImplemented is a placeholder while the package is being written.
-var ErrNotImplemented = errors.New("phone: not implemented")
 
 // PreKey is a one-time prekey as served in a bundle.
 type PreKey struct {
@@ -36,11 +36,21 @@ type Bundle struct {
 	SignedPreKey   SignedPreKey
 }
 
-// Address names a remote device in the phone's Signal store.
+// Address names a remote device in the phone's Signal store. It maps to the libsignal
+// address Name:Device, exactly like whatsmeow's JID.SignalAddress.
 type Address struct {
 	Name   string
 	Device uint32
 }
+
+// AddressOf is the Signal address whatsmeow uses for jid: the user part (with an
+// "_<agent>" suffix for LID and hosted JIDs) and the device number.
+func AddressOf(jid types.JID) Address {
+	return Address{Name: jid.SignalAddressUser(), Device: uint32(jid.Device)}
+}
+
+// String is the libsignal form of the address, "name:device".
+func (a Address) String() string { return fmt.Sprintf("%s:%d", a.Name, a.Device) }
 
 // Phone is one simulated primary phone (device 0 of an account). Its methods are safe
 // for concurrent use.
@@ -49,54 +59,76 @@ type Phone struct {
 	Name   string    // push name
 	JID    types.JID // Number@s.whatsapp.net
 	LID    types.JID // the account's LID, device 0
+
+	identity *keys.KeyPair // immutable after New
+	regID    uint32        // immutable after New
+	signed   *keys.PreKey  // immutable after New
+
+	mu    sync.Mutex
+	store *memStore // guarded by mu
 }
 
-// New creates a phone with fresh keys.
-func New(number, name string, lid types.JID) (*Phone, error) { return nil, ErrNotImplemented }
+// New creates a phone with fresh keys: an identity key pair, a registration ID, a
+// signed prekey and a pool of one-time prekeys.
+func New(number, name string, lid types.JID) (*Phone, error) {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("read registration id randomness: %w", err)
+	}
+	identity := keys.NewKeyPair()
+	lid.Device = 0
+	p := &Phone{
+		Number:   number,
+		Name:     name,
+		JID:      types.NewJID(number, types.DefaultUserServer),
+		LID:      lid,
+		identity: identity,
+		// Signal registration IDs are 1..16380.
+		regID:  binary.BigEndian.Uint32(b[:])%16380 + 1,
+		signed: identity.CreateSignedPreKey(1),
+	}
+	p.store = newMemStore(p.identity, p.regID, p.signed)
+	return p, nil
+}
 
 // IdentityKey is the phone's identity public key (also the ADV account signature key).
-func (p *Phone) IdentityKey() [32]byte { return [32]byte{} }
+func (p *Phone) IdentityKey() [32]byte { return *p.identity.Pub }
 
-// Bundle returns the phone's bundle, consuming one one-time prekey per call.
-func (p *Phone) Bundle() Bundle { return Bundle{} }
+// RegistrationID is the phone's Signal registration ID.
+func (p *Phone) RegistrationID() uint32 { return p.regID }
 
-// SignCompanion builds the <device-identity> content of pair-success for a companion:
-// a marshalled ADVSignedDeviceIdentityHMAC whose HMAC uses advSecret.
-func (p *Phone) SignCompanion(companionIdentity [32]byte, advSecret []byte, keyIndex uint32) ([]byte, error) {
-	return nil, ErrNotImplemented
+// Bundle returns the phone's bundle, consuming one one-time prekey per call. The
+// served prekey stays usable until a pkmsg uses it or many newer prekeys have been
+// served since (see maxServedPreKeys).
+func (p *Phone) Bundle() Bundle {
+	p.mu.Lock()
+	pk := p.store.servePreKey()
+	p.mu.Unlock()
+	return Bundle{
+		RegistrationID: p.regID,
+		IdentityKey:    *p.identity.Pub,
+		PreKey:         pk,
+		SignedPreKey: SignedPreKey{
+			ID:        p.signed.KeyID,
+			Pub:       *p.signed.Pub,
+			Signature: *p.signed.Signature,
+		},
+	}
 }
 
-// VerifyCompanionSignature checks the ADVSignedDeviceIdentity a companion returns in
-// pair-device-sign (its deviceSignature over the account signature).
-func (p *Phone) VerifyCompanionSignature(signed []byte, companionIdentity [32]byte) error {
-	return ErrNotImplemented
+// HasSession reports whether the phone has a Signal session with a remote device, that
+// is whether Encrypt to it needs no bundle.
+func (p *Phone) HasSession(a Address) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.store.sessions[a.String()]
+	return ok
 }
 
-// Encrypt encrypts msg (padded as whatsmeow does) for a remote device. bundle is used
-// only when no session exists yet. encType is "pkmsg" or "msg".
-func (p *Phone) Encrypt(to Address, bundle *Bundle, msg *waE2E.Message) (encType string, ciphertext []byte, err error) {
-	return "", nil, ErrNotImplemented
-}
-
-// Decrypt decrypts a "pkmsg" or "msg" from a remote device and unpads it.
-func (p *Phone) Decrypt(from Address, encType string, ciphertext []byte) (*waE2E.Message, error) {
-	return nil, ErrNotImplemented
-}
-
-// LinkCode is the phone's side of one pairing-by-code attempt.
-type LinkCode struct{}
-
-// EnterLinkCode is the phone typing the 8-character code shown by the companion.
-// wrappedCompanionEphemeral is the 80-byte blob from companion_hello. It returns the
-// blob for link_code_pairing_wrapped_primary_ephemeral_pub (80 bytes) and the state
-// needed to finish.
-func (p *Phone) EnterLinkCode(code string, wrappedCompanionEphemeral []byte) (wrappedPrimaryEphemeral []byte, lc *LinkCode, err error) {
-	return nil, nil, ErrNotImplemented
-}
-
-// Finish decrypts the companion_finish key bundle, checks it names this phone's
-// identity, and derives the ADV secret the pair-success HMAC must use. It returns the
-// companion identity key from the bundle too.
-func (lc *LinkCode) Finish(wrappedKeyBundle []byte) (advSecret []byte, companionIdentity [32]byte, err error) {
-	return nil, [32]byte{}, ErrNotImplemented
+// PreKeyCount is the number of one-time prekeys the phone still holds private keys
+// for, served or not.
+func (p *Phone) PreKeyCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.store.preKeys)
 }
