@@ -84,10 +84,20 @@ func ErrorMessage(err error) string {
 func IsCode(err error, code Code) bool { return err != nil && ErrorCode(err) == code }
 
 // RetryAfterError is returned with CodeRateLimited: Seconds says when to retry.
+// Build it with NewRetryAfter.
 type RetryAfterError struct {
-	*Error
+	Err     *Error
 	Seconds int
 }
 
-// Unwrap returns the embedded *Error so errors.As finds the code.
-func (e *RetryAfterError) Unwrap() error { return e.Error }
+// NewRetryAfter returns a CodeRateLimited error telling the caller to retry after
+// seconds, with a formatted, caller-safe message.
+func NewRetryAfter(seconds int, format string, args ...any) *RetryAfterError {
+	return &RetryAfterError{Err: Errorf(CodeRateLimited, format, args...), Seconds: seconds}
+}
+
+// Error formats the wrapped *Error.
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped *Error so errors.As finds the code.
+func (e *RetryAfterError) Unwrap() error { return e.Err }
