@@ -125,6 +125,14 @@ func (p *Phone) HasSession(a Address) bool {
 	return ok
 }
 
+// DeleteSession forgets the session with a remote device, so that the next Encrypt
+// to it starts over from a bundle (as after a retry receipt that carries keys).
+func (p *Phone) DeleteSession(a Address) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.store.sessions, a.String())
+}
+
 // PreKeyCount is the number of one-time prekeys the phone still holds private keys
 // for, served or not.
 func (p *Phone) PreKeyCount() int {
