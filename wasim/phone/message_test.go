@@ -7,6 +7,7 @@ import (
 	mrand "math/rand/v2"
 	"testing"
 
+	"go.mau.fi/libsignal/ecc"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
@@ -176,7 +177,18 @@ func TestBundleWithoutOneTimePreKey(t *testing.T) {
 
 func TestBundleConsumesPreKeys(t *testing.T) {
 	b := newPhone(t, "15550002222", "100000000000002")
-	seen := map[uint32]bool{}
+	first := b.Bundle()
+	signedMsg := append([]byte{ecc.DjbType}, first.SignedPreKey.Pub[:]...)
+	if !ecc.VerifySignature(ecc.NewDjbECPublicKey(b.IdentityKey()), signedMsg, first.SignedPreKey.Signature) {
+		t.Fatal("signed prekey signature does not verify over 05 ‖ pub with the identity key")
+	}
+	if first.IdentityKey != b.IdentityKey() || first.RegistrationID != b.RegistrationID() {
+		t.Fatal("bundle identity or registration id differ from the phone's")
+	}
+	if id := first.RegistrationID; id < 1 || id > 16380 {
+		t.Fatalf("registration id %d outside 1..16380", id)
+	}
+	seen := map[uint32]bool{first.PreKey.ID: true}
 	for range 60 {
 		bundle := b.Bundle()
 		if bundle.PreKey == nil {
@@ -323,5 +335,34 @@ func TestDeleteSessionStartsOver(t *testing.T) {
 	}
 	if got := send(t, b, a, bAddr, aAddr, "fresh ack"); got != "msg" {
 		t.Fatalf("type %q, want msg", got)
+	}
+}
+
+func TestOldServedPreKeysAreForgotten(t *testing.T) {
+	a := newPhone(t, "15550001111", "100000000000001")
+	b := newPhone(t, "15550002222", "100000000000002")
+	aAddr, bAddr := phone.AddressOf(a.JID), phone.AddressOf(b.JID)
+	old := b.Bundle()
+	recent := old
+	for range 1000 {
+		recent = b.Bundle()
+	}
+	if n := b.PreKeyCount(); n > 1000+25 {
+		t.Fatalf("phone holds %d prekeys; served prekeys are not bounded", n)
+	}
+	encType, ct, err := a.Encrypt(bAddr, &old, text("too late"))
+	if err != nil {
+		t.Fatalf("encrypt: %v", err)
+	}
+	if _, err := b.Decrypt(aAddr, encType, ct); err == nil {
+		t.Fatal("pkmsg on a forgotten prekey decrypted")
+	}
+	c := newPhone(t, "15550003333", "100000000000003")
+	encType, ct, err = c.Encrypt(bAddr, &recent, text("in time"))
+	if err != nil {
+		t.Fatalf("encrypt: %v", err)
+	}
+	if m, err := b.Decrypt(phone.AddressOf(c.JID), encType, ct); err != nil || m.GetConversation() != "in time" {
+		t.Fatalf("pkmsg on a recent prekey: %v", err)
 	}
 }
