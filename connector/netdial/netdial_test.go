@@ -70,32 +70,13 @@ func acceptLog(t *testing.T, l net.Listener) <-chan string {
 	return seen
 }
 
-// dualStackPort listens on the same port on 127.0.0.1 and ::1.
-func dualStackPort(t *testing.T) (v4, v6 net.Listener, port string) {
-	t.Helper()
-	for range 20 { // another process may hold the port on ::1; try a few
-		l4, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("listen v4: %v", err)
-		}
-		_, port, _ = net.SplitHostPort(l4.Addr().String())
-		l6, err := net.Listen("tcp6", net.JoinHostPort("::1", port))
-		if err == nil {
-			return l4, l6, port
-		}
-		_ = l4.Close()
-	}
-	t.Skip("no loopback port free on both 127.0.0.1 and ::1 (IPv6 loopback unavailable?)")
-	return nil, nil, ""
-}
-
 func TestPreferIPv4(t *testing.T) {
 	dns := netdialtest.StartDNS(t, map[string][]netip.Addr{
 		"dual.wagate.test": {netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1")},
 	})
 
 	t.Run("picks_the_ipv4_address_of_a_dual_stack_name", func(t *testing.T) {
-		l4, l6, port := dualStackPort(t)
+		l4, l6, port := netdialtest.ListenDualStack(t)
 		seen4, seen6 := acceptLog(t, l4), acceptLog(t, l6)
 		d := mustNew(t, netdial.Options{PreferIPv4: true, Resolver: dns.Resolver()})
 		conn, err := d.DialContext(testContext(t), "tcp", net.JoinHostPort("dual.wagate.test", port))
@@ -119,7 +100,7 @@ func TestPreferIPv4(t *testing.T) {
 	})
 
 	t.Run("falls_back_to_ipv6_when_ipv4_refuses", func(t *testing.T) {
-		l4, l6, port := dualStackPort(t)
+		l4, l6, port := netdialtest.ListenDualStack(t)
 		_ = l4.Close() // IPv4 now refuses on this port
 		seen6 := acceptLog(t, l6)
 		d := mustNew(t, netdial.Options{PreferIPv4: true, Resolver: dns.Resolver()})
