@@ -34,8 +34,9 @@ type Options struct {
 	// ProxyURL is an optional proxy: http://, https:// or socks5://, with optional user:password.
 	ProxyURL string
 	// Override is the host:port of the simulator (WAGATE_WA_DIAL); test and demo only.
-	// When set, every connection goes there whatever host was asked for, and TLS dials
-	// return the plain TCP connection because the simulator speaks plain websocket.
+	// When set, every connection goes there whatever host was asked for (through the
+	// proxy, if one is set), and the HTTP client's TLS dials return the plain TCP
+	// connection because the simulator speaks plain websocket.
 	Override string
 	// Resolver resolves host names; nil means net.DefaultResolver.
 	Resolver *net.Resolver
