@@ -1,0 +1,3 @@
+module github.com/wagate/wagate/web
+
+go 1.25.0
