@@ -27,6 +27,9 @@ type InboxMessage struct {
 	FromJID string    `json:"fromJid"` // sender's device JID
 	Text    string    `json:"text"`
 	At      time.Time `json:"at"`
+	// Enc is the Signal message type it arrived as: "pkmsg" (it set up a session),
+	// "msg", or "" when a phone sent it.
+	Enc string `json:"enc,omitempty"`
 }
 
 // SentMessage is a message a fake phone sent, with the receipts that came back.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	waBinary "go.mau.fi/whatsmeow/binary"
@@ -37,6 +38,8 @@ type device struct {
 	noise    [32]byte  // Noise static key: authenticates logins
 	identity [32]byte  // Signal identity key
 	pairedAt time.Time
+
+	keepalives atomic.Int64 // keepalive pings answered, over all connections
 
 	mu        sync.Mutex
 	regID     uint32

@@ -56,6 +56,9 @@ func (s *Server) handleIQ(c *conn, n *waBinary.Node) {
 	}
 	xmlns := attrString(n.Attrs["xmlns"])
 	if xmlns == "w:p" && typ == "get" {
+		if d := c.dev.Load(); d != nil {
+			d.keepalives.Add(1)
+		}
 		c.send(iqResult(n))
 		return
 	}

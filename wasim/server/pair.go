@@ -46,6 +46,8 @@ type DeviceInfo struct {
 	Phone     string `json:"phone"`     // the account's phone number
 	Connected bool   `json:"connected"` // whether it has a live, logged-in connection now
 	PreKeys   int    `json:"preKeys"`   // one-time prekeys the server holds for it
+	// Keepalives counts the keepalive pings the server answered for it.
+	Keepalives int64 `json:"keepalives"`
 }
 
 func (d *device) info() DeviceInfo {
@@ -57,6 +59,8 @@ func (d *device) info() DeviceInfo {
 		Phone:     d.acct.number,
 		Connected: d.conn != nil && d.conn.loggedIn(),
 		PreKeys:   len(d.preKeys),
+
+		Keepalives: d.keepalives.Load(),
 	}
 }
 

@@ -117,5 +117,8 @@ func (s *Server) phoneReceive(c *conn, a *account, sender *device, id string, en
 		}
 		text = msg.GetExtendedTextMessage().GetText()
 	}
-	a.addInbox(InboxMessage{ID: id, From: sender.acct.number, FromJID: sender.jid.String(), Text: text, At: at})
+	a.addInbox(InboxMessage{
+		ID: id, From: sender.acct.number, FromJID: sender.jid.String(), Text: text, At: at,
+		Enc: attrString(enc.Attrs["type"]),
+	})
 }
