@@ -26,6 +26,10 @@ class App {
     this.bindAuth();
     this.bindSettings();
     $('refresh').addEventListener('click', () => this.loadSessions());
+    // A link with a fresh #token=... pasted into an open tab takes effect at once.
+    window.addEventListener('hashchange', () => {
+      if (takeFromHash()) { this.stop(); this.start(); }
+    });
   }
 
   start() {
@@ -39,7 +43,16 @@ class App {
     this.diagnostics.load();
     this.events.start();
     clearInterval(this.refreshTimer);
-    this.refreshTimer = setInterval(() => this.loadSessions(true), REFRESH_MS);
+    this.refreshTimer = setInterval(() => this.poll(), REFRESH_MS);
+  }
+
+  /** poll is the fallback for missed events: re-read the list, and inboxes when not live. */
+  async poll() {
+    await this.loadSessions(true);
+    if (this.isLive) return;
+    for (const card of this.cards.values()) {
+      if (card.session.status === 'connected') card.inbox.refresh();
+    }
   }
 
   stop() {
@@ -82,6 +95,7 @@ class App {
       this.stop();
       this.showAuth('');
     });
+    $('auth-cancel').addEventListener('click', () => this.start());
   }
 
   showAuth(reason) {
@@ -89,6 +103,7 @@ class App {
     $('workspace').hidden = true;
     $('change-token').hidden = true;
     $('auth-api').value = this.api.base;
+    $('auth-cancel').hidden = !this.api.token || reason !== '';
     setText($('auth-reason'), reason);
     $('auth-token').focus();
   }
@@ -199,6 +214,7 @@ class App {
   liveState(state, delay) {
     const el = $('live');
     el.dataset.state = state;
+    this.isLive = state === 'live';
     switch (state) {
       case 'live': setText(el, 'live'); break;
       case 'reconnecting':

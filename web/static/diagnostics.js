@@ -106,7 +106,7 @@ export class Diagnostics {
         h('td', {}, h('span', { 'aria-hidden': 'true' }, mark + ' '), outcome),
         h('th', { scope: 'row' }, String(c.name || c.kind || c.type || '')),
         h('td', { class: 'mono' }, String(c.target || '')),
-        h('td', { class: 'mono' }, String(c.address || '')),
+        h('td', { class: 'mono addr' }, String(c.address || '')),
         h('td', { class: 'num' }, checkDuration(c)),
         h('td', {},
           err ? h('span', { class: 'diag-error' }, err) : null,

@@ -131,7 +131,7 @@ export function checkOutcome(check) {
 /** checkDuration renders a check's duration, whichever field carries it. */
 export function checkDuration(check) {
   const c = check || {};
-  if (typeof c.durationMs === 'number') return formatMs(c.durationMs);
+  if (typeof c.durationMs === 'number') return c.durationMs > 0 || checkOutcome(c) !== 'skipped' ? formatMs(c.durationMs) : '';
   if (typeof c.duration === 'string') return c.duration;
   if (typeof c.duration === 'number') {
     // Go's time.Duration marshals as nanoseconds.

@@ -7,6 +7,23 @@ import { h, setText } from './dom.js';
 
 const PAGE = 50;
 
+const RANK = { queued: 1, sent: 2, delivered: 3, read: 4, failed: 5 };
+
+/**
+ * mergeMessage applies newer data to a message without moving its status back: a
+ * late "queued" answer never undoes a "delivered" that arrived first over events.
+ */
+export function mergeMessage(old, next) {
+  const merged = { ...old, ...next };
+  const a = RANK[old.status] || 0;
+  const b = RANK[next.status] || 0;
+  if (b < a || (old.status === 'failed' && next.status !== 'failed')) {
+    merged.status = old.status;
+    merged.error = old.error;
+  }
+  return merged;
+}
+
 /** Inbox lists a session's messages and keeps them current from events. */
 export class Inbox {
   constructor(api, sessionId, { onError }) {
@@ -62,6 +79,24 @@ export class Inbox {
     }
   }
 
+  /**
+   * refresh merges the newest page into the list without dropping older pages: the
+   * fallback when no event stream delivers changes.
+   */
+  async refresh() {
+    if (this.loading) return;
+    try {
+      const { data } = await this.api.request('GET', this.path(`?limit=${PAGE}`));
+      const msgs = (data && Array.isArray(data.messages)) ? data.messages : [];
+      if (this.items.size === 0 && data) this.cursor = data.nextCursor || '';
+      for (const m of [...msgs].reverse()) this.upsert(m, 'start');
+      this.more.hidden = !this.cursor;
+      this.empty.hidden = this.items.size > 0;
+    } catch {
+      // The next refresh or a reload tries again; the list stays as it is.
+    }
+  }
+
   /** add shows a new message at the top (message.in events, a message just sent). */
   add(msg) {
     this.upsert(msg, 'start');
@@ -76,15 +111,14 @@ export class Inbox {
       if (data && data.direction && data.text !== undefined) this.add(data);
       return;
     }
-    const merged = { ...item.msg, ...data, id };
-    this.render(item, merged);
+    this.render(item, mergeMessage(item.msg, { ...data, id }));
   }
 
   upsert(msg, where) {
     if (!msg || !msg.id) return;
     const item = this.items.get(msg.id);
     if (item) {
-      this.render(item, { ...item.msg, ...msg });
+      this.render(item, mergeMessage(item.msg, msg));
       return;
     }
     const fresh = { msg, el: h('li', { class: 'msg' }) };

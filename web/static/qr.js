@@ -185,7 +185,7 @@ export class QrPanel {
       if (res.status !== 202 && code) return code;
       if (res.status !== 202) throw new ApiError(res.status, 'no_code', 'The server answered without a pairing code.');
       this.pairOut.replaceChildren(h('p', { class: 'muted' }, 'Waiting for the code…'));
-      const loc = res.headers.get('Location');
+      const loc = res.headers.get('Location') || (res.data && res.data.poll);
       if (loc) {
         method = 'GET';
         path = new URL(loc, this.api.base ? this.api.base + '/' : window.location.href).href;

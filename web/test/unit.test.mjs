@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SseParser, parseRetryAfter, takeFromHash, normalizeBase, newIdempotencyKey } from '../static/api.js';
+import { mergeMessage } from '../static/inbox.js';
 import {
   ID_PATTERN, STATUSES, statusHint, statusTone, phoneFromJID, formatPeer, checkFamily, checkOutcome, checkDuration,
 } from '../static/format.js';
@@ -124,4 +125,13 @@ test('diagnostics checks', () => {
   assert.equal(checkDuration({ durationMs: 5001 }), '5.00 s');
   assert.equal(checkDuration({ duration: 2_000_000 }), '2 ms');
   assert.equal(checkDuration({ duration: '1.5s' }), '1.5s');
+});
+
+test('message status never moves back', () => {
+  const delivered = { id: 'm', status: 'delivered', text: 'hi' };
+  assert.equal(mergeMessage(delivered, { id: 'm', status: 'queued' }).status, 'delivered');
+  assert.equal(mergeMessage(delivered, { id: 'm', status: 'read' }).status, 'read');
+  const failed = mergeMessage({ id: 'm', status: 'queued' }, { id: 'm', status: 'failed', error: 'no such user' });
+  assert.deepEqual([failed.status, failed.error], ['failed', 'no such user']);
+  assert.equal(mergeMessage(failed, { id: 'm', status: 'read' }).status, 'failed');
 });
