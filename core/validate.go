@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 )
@@ -182,13 +183,28 @@ func jsonProblem(err error) string {
 		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
 	case errors.As(err, &typ):
 		if typ.Field != "" {
-			return fmt.Sprintf("field %q must be %s", typ.Field, typ.Type.String())
+			return fmt.Sprintf("field %q must be %s", typ.Field, jsonType(typ.Type))
 		}
-		return "expected " + typ.Type.String()
+		return "expected " + jsonType(typ.Type)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "unexpected end of input"
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
 	}
 	return "invalid JSON"
+}
+
+// jsonType names what JSON a Go type takes, without Go type names (callers never
+// see those).
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	}
+	return t.Kind().String()
 }
