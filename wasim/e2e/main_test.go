@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
-	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -132,5 +131,3 @@ type deviceView struct {
 	PreKeys    int
 	Keepalives int64
 }
-
-var _ = store.Device{}

@@ -164,24 +164,25 @@ func (s *Server) SendMessage(ctx context.Context, from, to, text string) (string
 	a.addSent(&SentMessage{ID: id, To: to, Text: text, At: now, Receipts: []Receipt{}})
 	ta.addInbox(InboxMessage{ID: id, From: from, FromJID: a.jid.String(), Text: text, At: now})
 	base := waBinary.Attrs{
-		"from":   a.jid,
-		"id":     id,
-		"t":      strconv.FormatInt(now.Unix(), 10),
-		"type":   "text",
-		"notify": a.name(),
+		"from":       a.jid,
+		"sender_lid": a.lid,
+		"id":         id,
+		"t":          strconv.FormatInt(now.Unix(), 10),
+		"type":       "text",
+		"notify":     a.name(),
 	}
 	for _, d := range ta.companionList() {
 		s.phoneDeliver(a, d, msg, base, nil)
 	}
 	for _, d := range a.companionList() {
-		s.phoneDeliver(a, d, dsm, base, ta.jid)
+		s.phoneDeliver(a, d, dsm, base, waBinary.Attrs{"recipient": ta.jid, "peer_recipient_lid": ta.lid})
 	}
 	return id, nil
 }
 
-// phoneDeliver encrypts msg from a's phone for device d and queues it. recipient is
-// set on copies for the phone's own devices.
-func (s *Server) phoneDeliver(a *account, d *device, msg *waE2E.Message, base waBinary.Attrs, recipient any) {
+// phoneDeliver encrypts msg from a's phone for device d and queues it. extra holds the
+// attributes of copies for the phone's own devices (recipient).
+func (s *Server) phoneDeliver(a *account, d *device, msg *waE2E.Message, base, extra waBinary.Attrs) {
 	addr := phone.AddressOf(d.jid)
 	var bundle *phone.Bundle
 	if !a.phone.HasSession(addr) {
@@ -193,12 +194,12 @@ func (s *Server) phoneDeliver(a *account, d *device, msg *waE2E.Message, base wa
 		s.violation(d.jid.String(), fmt.Sprintf("phone %s cannot encrypt for the device: %v", redact(a.number), err), nil)
 		return
 	}
-	attrs := make(waBinary.Attrs, len(base)+1)
+	attrs := make(waBinary.Attrs, len(base)+len(extra))
 	for k, v := range base {
 		attrs[k] = v
 	}
-	if recipient != nil {
-		attrs["recipient"] = recipient
+	for k, v := range extra {
+		attrs[k] = v
 	}
 	d.deliver(waBinary.Node{Tag: "message", Attrs: attrs, Content: []waBinary.Node{{
 		Tag: "enc", Attrs: waBinary.Attrs{"v": "2", "type": encType}, Content: ct,

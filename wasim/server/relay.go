@@ -65,15 +65,16 @@ func (s *Server) handleClientMessage(c *conn, n *waBinary.Node) {
 			s.log.Warn("message_for_unknown_device", "device", c.who(), "to", t.jid.String())
 			continue
 		}
-		from := d.jid
-		if t.jid.Server == types.HiddenUserServer {
-			from = d.lid
-		}
 		attrs := waBinary.Attrs{
-			"from":   from,
-			"id":     id,
-			"t":      strconv.FormatInt(now.Unix(), 10),
-			"notify": d.acct.name(),
+			"from":       d.jid,
+			"sender_lid": d.lid,
+			"id":         id,
+			"t":          strconv.FormatInt(now.Unix(), 10),
+			"notify":     d.acct.name(),
+		}
+		if t.jid.Server == types.HiddenUserServer {
+			attrs["from"] = d.lid
+			delete(attrs, "sender_lid")
 		}
 		if typ := attrString(n.Attrs["type"]); typ != "" {
 			attrs["type"] = typ
