@@ -33,6 +33,16 @@ func (s *Server) Violations() []Violation {
 	return slices.Clone(s.violations)
 }
 
+// TakeViolations returns the violations recorded so far and forgets them, for tests
+// that provoke violations on purpose.
+func (s *Server) TakeViolations() []Violation {
+	s.violMu.Lock()
+	defer s.violMu.Unlock()
+	vs := s.violations
+	s.violations = nil
+	return vs
+}
+
 // violation records a strict-mode violation (and logs it in either mode).
 func (s *Server) violation(who, reason string, node *waBinary.Node) {
 	v := Violation{At: s.now(), Device: who, Reason: reason}

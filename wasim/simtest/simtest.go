@@ -41,7 +41,8 @@ type Sim struct {
 // Start runs a simulator on a random loopback port until the test ends. Strict mode
 // is on and the identity is the shared test identity (see RootKey); opts are applied
 // after those defaults and may override them. Each strict-mode violation is logged
-// as it happens, and at cleanup the test fails if there were any.
+// as it happens, and at cleanup the test fails if there were any left; a test that
+// provokes violations on purpose consumes them with sim.Server.TakeViolations.
 func Start(tb testing.TB, opts ...server.Option) *Sim {
 	tb.Helper()
 	id, err := testIdentity()
