@@ -8,6 +8,9 @@ import { SessionCard } from './session.js';
 import { Diagnostics } from './diagnostics.js';
 
 const REFRESH_MS = 15000;
+// DELETE is answered before the connector has removed the session: keep its card away
+// for this long unless the list still has it after that (then the deletion failed).
+const DELETE_GRACE_MS = 60000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -17,6 +20,7 @@ class App {
     this.cards = new Map(); // session id → SessionCard
     this.refreshTimer = 0;
     this.pending = new Map(); // session id → timer of a queued re-read
+    this.deleting = new Map(); // session id → time until which it is hidden
     this.api.onUnauthorized = () => this.rejected();
     this.events = new EventStream(this.api, {
       onEvent: (ev) => this.onEvent(ev),
@@ -130,7 +134,7 @@ class App {
       const sessions = (data && Array.isArray(data.sessions)) ? data.sessions : [];
       const seen = new Set();
       for (const s of sessions) {
-        if (!s || !s.id) continue;
+        if (!s || !s.id || this.isDeleting(s.id)) continue;
         seen.add(s.id);
         this.upsert(s);
       }
@@ -144,7 +148,16 @@ class App {
     }
   }
 
+  isDeleting(id) {
+    const until = this.deleting.get(id);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    this.deleting.delete(id);
+    return false;
+  }
+
   upsert(session) {
+    if (this.isDeleting(session.id)) return null;
     const card = this.cards.get(session.id);
     if (card) {
       card.update(session);
@@ -154,7 +167,10 @@ class App {
       api: this.api,
       onError: (e) => this.error(e),
       onEdit: (s) => this.edit(s),
-      onRemoved: (id) => { this.removeCard(id); this.loadSessions(true); },
+      onRemoved: (id) => {
+        this.deleting.set(id, Date.now() + DELETE_GRACE_MS);
+        this.removeCard(id);
+      },
       refresh: (id) => this.refreshSoon(id),
     }, session);
     this.cards.set(session.id, fresh);
@@ -194,6 +210,7 @@ class App {
 
   onEvent(ev) {
     const id = ev.sessionId || (ev.data && ev.data.sessionId);
+    if (id && this.isDeleting(id)) return;
     const card = id && this.cards.get(id);
     switch (ev.type) {
       case 'session.status':
@@ -290,6 +307,7 @@ class App {
     try {
       const res = await this.api.request('PUT', `/v1/sessions/${encodeURIComponent(id)}`, { body });
       this.clearAlert();
+      this.deleting.delete(id);
       if (res.data && res.data.id) {
         this.upsert(res.data);
         this.order();
