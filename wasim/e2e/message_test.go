@@ -131,3 +131,72 @@ func TestPhoneTextReachesClientAndDeliveryIsRecorded(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestClientToClientTextAndOwnDeviceCopy(t *testing.T) {
+	sim := simtest.Start(t)
+	createPhone(t, sim, "15550001111", "Alice")
+	createPhone(t, sim, "15550002222", "Bob")
+	alice := pairQR(t, sim, "15550001111")
+	aliceTablet := pairQR(t, sim, "15550001111")
+	bob := pairQR(t, sim, "15550002222")
+	bobJID := types.NewJID("15550002222", types.DefaultUserServer)
+	ctx := ctxFor(t)
+
+	markBob, markTablet, markAlice := bob.rec.Mark(), aliceTablet.rec.Mark(), alice.rec.Mark()
+	resp, err := alice.cli.SendMessage(ctx, bobJID, text("from alice's laptop"))
+	if err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	got := simtest.WaitFor[*events.Message](t, bob.rec, markBob, wait, func(m *events.Message) bool { return m.Info.ID == resp.ID })
+	if got.Message.GetConversation() != "from alice's laptop" || got.Info.Sender != alice.jid || got.Info.IsFromMe ||
+		got.Info.PushName != "Alice" {
+		t.Fatalf("bob got text %q from %s (fromMe %v, push %q)", got.Message.GetConversation(), got.Info.Sender,
+			got.Info.IsFromMe, got.Info.PushName)
+	}
+	// Alice's other device sees her own message in the chat with Bob.
+	own := simtest.WaitFor[*events.Message](t, aliceTablet.rec, markTablet, wait, func(m *events.Message) bool { return m.Info.ID == resp.ID })
+	if !own.Info.IsFromMe || own.Info.Chat != bobJID || own.Message.GetConversation() != "from alice's laptop" {
+		t.Fatalf("alice's tablet got fromMe %v chat %s text %q", own.Info.IsFromMe, own.Info.Chat, own.Message.GetConversation())
+	}
+	// Bob's phone has it too, and Bob's client's delivery receipt reaches Alice.
+	waitInbox(t, sim, "15550002222", resp.ID)
+	r := simtest.WaitFor[*events.Receipt](t, alice.rec, markAlice, wait, func(r *events.Receipt) bool {
+		return len(r.MessageIDs) > 0 && r.MessageIDs[0] == resp.ID && r.Sender == bob.jid
+	})
+	if r.Type != types.ReceiptTypeDelivered {
+		t.Fatalf("receipt type = %q, want delivered", r.Type)
+	}
+}
+
+func TestOfflineMessagesArriveOnLogin(t *testing.T) {
+	sim := simtest.Start(t)
+	createPhone(t, sim, "15550001111", "Alice")
+	createPhone(t, sim, "15550002222", "Bob")
+	alice := pairQR(t, sim, "15550001111")
+	waitDevice(t, sim, alice.jid.String(), func(d deviceView) bool { return d.Connected })
+	l := alice.restart(t, sim)
+	waitDevice(t, sim, alice.jid.String(), func(d deviceView) bool { return !d.Connected })
+
+	ctx := ctxFor(t)
+	var ids []string
+	for _, body := range []string{"while you were away", "and another"} {
+		id, err := sim.Control.SendMessage(ctx, "15550002222", "15550001111", body)
+		if err != nil {
+			t.Fatalf("phone send: %v", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := l.cli.Connect(); err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	for i, id := range ids {
+		m := simtest.WaitFor[*events.Message](t, l.rec, 0, wait, func(m *events.Message) bool { return m.Info.ID == id })
+		if want := []string{"while you were away", "and another"}[i]; m.Message.GetConversation() != want {
+			t.Fatalf("offline message %d = %q, want %q", i, m.Message.GetConversation(), want)
+		}
+	}
+	done := simtest.WaitFor[*events.OfflineSyncCompleted](t, l.rec, 0, wait, nil)
+	if done.Count != 2 {
+		t.Fatalf("OfflineSyncCompleted.Count = %d, want 2", done.Count)
+	}
+}

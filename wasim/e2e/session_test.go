@@ -73,3 +73,23 @@ func TestKeepalivesAnswered(t *testing.T) {
 	}
 }
 
+func TestLogoutUnlinksDevice(t *testing.T) {
+	sim := simtest.Start(t)
+	createPhone(t, sim, "15550007778", "Heidi")
+	l := pairQR(t, sim, "15550007778")
+	if err := l.cli.Logout(ctxFor(t)); err != nil {
+		t.Fatalf("logout: %v", err)
+	}
+	if l.cli.Store.ID != nil {
+		t.Fatalf("store still has ID %s after logout", l.cli.Store.ID)
+	}
+	devs, err := sim.Control.Devices(ctxFor(t))
+	if err != nil {
+		t.Fatalf("devices: %v", err)
+	}
+	for _, d := range devs {
+		if d.JID == l.jid.String() {
+			t.Fatalf("logged-out device still listed: %+v", d)
+		}
+	}
+}

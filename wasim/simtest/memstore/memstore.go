@@ -15,11 +15,11 @@ import (
 	"slices"
 	"sync"
 
+	"go.mau.fi/util/random"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/util/keys"
 	waLog "go.mau.fi/whatsmeow/util/log"
-	"go.mau.fi/util/random"
 )
 
 // ErrDeviceIDMustBeSet is returned by PutDevice and DeleteDevice for a device that
