@@ -8,7 +8,7 @@
 //   PHONE         a simulator phone, already created, that links the session
 //   PHONE2        a second simulator phone, already created, that we message
 //   OUT_DIR       where screenshots go (default: a temporary folder)
-//   CHROMIUM      the browser binary (default /usr/bin/chromium)
+//   CHROMIUM      the browser binary (default: the distribution's chromium package)
 // Without WAGATE_URL the test is skipped. Run: node --test admin.test.mjs
 
 import { test } from 'node:test';

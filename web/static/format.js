@@ -1,4 +1,4 @@
-// format.js: pure helpers that turn API values into words for people. No DOM here, so
+// format.js: pure functions that turn API values into words for people. No DOM here, so
 // these run under node's test runner as well.
 
 /** ID_PATTERN is the session id rule of the API (the server has the last word). */

@@ -1,5 +1,5 @@
 // Unit tests of the page's DOM-free modules: the SSE parser, the token hand-over from
-// the URL and the wording helpers. Run: node --test test/
+// the URL and the wording functions. Run: node --test test/
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
