@@ -2,33 +2,68 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-MODULES := core functions connector wasim
+MODULES := core functions connector wasim web
 CACHE   := $(CURDIR)/.cache
+BIN     := $(CURDIR)/bin
 GO      ?= go
-GOTEST_FLAGS ?= -race -count=1 -timeout 20m
+GOTEST_FLAGS ?= -race -count=1 -timeout 25m
 
 export GOFLAGS := -buildvcs=false
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:[^#]*## /\t/' | column -t -s "$$(printf '\t')"
+
+# ---------------------------------------------------------------------------
+# Run
+
+.PHONY: run
+run: build ## start wagate locally against real WhatsApp (admin page, SQLite in ./data)
+	$(BIN)/wagate
+
+.PHONY: demo
+demo: build ## start wagate against the WhatsApp simulator with two fake phones
+	@scripts/demo.sh
+
+.PHONY: build
+build: ## build the binaries into bin/
+	@mkdir -p $(BIN)
+	cd connector && $(GO) build -trimpath -o $(BIN)/wagate ./cmd/wagate
+	cd wasim && $(GO) build -trimpath -o $(BIN)/wasim ./cmd/wasim
+
+# ---------------------------------------------------------------------------
+# Quality
 
 .PHONY: test
-test: vet ## run every module's tests with the race detector
+test: vet browser-deps ## run every test (race detector, simulator, browser)
 	@set -e; for m in $(MODULES); do \
 		echo "==> go test $$m"; \
-		(cd $$m && $(GO) test $(GOTEST_FLAGS) ./...); \
+		(cd $$m && WAGATE_E2E_BROWSER=1 $(GO) test $(GOTEST_FLAGS) ./...); \
 	done
+	@echo "==> node --test web/test"
+	@node --test web/test/
 
 .PHONY: vet
-vet: ## go vet every module
+vet: ## go vet and gofmt every module
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: lint
+lint: vet ## vet, gofmt and staticcheck (installed into .cache/)
+	@test -x $(CACHE)/bin/staticcheck || GOBIN=$(CACHE)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@2025.1.1
+	@set -e; for m in $(MODULES); do (cd $$m && $(CACHE)/bin/staticcheck ./...); done
 
 .PHONY: bench
-bench: ## run the benchmarks (see BENCHMARKS.md)
+bench: ## run the benchmarks recorded in BENCHMARKS.md
 	cd wasim && $(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
-.PHONY: wasim
-wasim: ## build the WhatsApp simulator into bin/
-	@mkdir -p bin
-	cd wasim && $(GO) build -o ../bin/wasim ./cmd/wasim
+# Browser tests drive Debian's chromium with playwright-core (no browser download).
+.PHONY: browser-deps
+browser-deps:
+	@command -v chromium >/dev/null || { \
+		echo "==> installing chromium (Debian package) for the browser test"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else echo "browser test needs Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+	@command -v node >/dev/null || { echo "browser test needs Node.js 20+ (apt-get install nodejs npm)"; exit 1; }
+	@if [ -f web/e2e/package-lock.json ] && [ ! -d web/e2e/node_modules/playwright-core ]; then \
+		echo "==> npm ci in web/e2e"; (cd web/e2e && npm ci --no-audit --no-fund --silent); fi
