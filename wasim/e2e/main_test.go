@@ -88,9 +88,10 @@ func pairQR(t *testing.T, sim *simtest.Sim, phone string) *linked {
 	return &linked{cli: cli, rec: rec, container: container, jid: ps.ID}
 }
 
-// reconnect builds a new client on the saved device, as a restarted process would.
+// restart builds a new client on the saved device, as a restarted process would.
 func (l *linked) restart(t *testing.T, sim *simtest.Sim) *linked {
 	t.Helper()
+	simtest.Quiesce(sim, l.cli, 5*time.Second)
 	l.cli.Disconnect()
 	dev := l.container.GetDevice(l.jid)
 	if dev == nil {
@@ -100,7 +101,7 @@ func (l *linked) restart(t *testing.T, sim *simtest.Sim) *linked {
 	return &linked{cli: cli, rec: simtest.Record(cli), container: l.container, jid: l.jid}
 }
 
-// deviceInfo polls the control API until the device appears and cond holds.
+// waitDevice polls the control API until the device appears and cond holds.
 func waitDevice(t *testing.T, sim *simtest.Sim, jid string, cond func(d deviceView) bool) deviceView {
 	t.Helper()
 	deadline := time.Now().Add(wait)

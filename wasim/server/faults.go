@@ -20,6 +20,11 @@ const (
 	FaultLatency            = "latency"             // delay every frame to the device by Millis, for Seconds
 )
 
+var knownFaults = map[string]bool{
+	FaultStreamReplaced: true, FaultDeviceRemoved: true, FaultTempBan: true, FaultServiceUnavailable: true,
+	FaultClientOutdated: true, FaultDrop: true, FaultStall: true, FaultLatency: true,
+}
+
 // Fault is a fault to inject on one device.
 type Fault struct {
 	Kind    string `json:"kind"`
@@ -39,16 +44,20 @@ const foreverSeconds = 100 * 365 * 24 * 3600
 // ErrNotFound for an unknown device, ErrConflict when the fault needs a live
 // connection (stream_replaced, drop, stall) and the device has none.
 func (s *Server) InjectFault(ctx context.Context, jid string, f Fault) error {
+	if !knownFaults[f.Kind] {
+		return fmt.Errorf("fault: unknown kind %q: %w", f.Kind, ErrInvalid)
+	}
+	if f.Seconds < 0 || f.Millis < 0 {
+		return fmt.Errorf("fault: durations must not be negative: %w", ErrInvalid)
+	}
 	parsed, err := types.ParseJID(jid)
-	if err != nil {
-		return fmt.Errorf("fault: jid %q: %v: %w", jid, err, ErrInvalid)
+	if err != nil || parsed.Device == 0 ||
+		(parsed.Server != types.DefaultUserServer && parsed.Server != types.HiddenUserServer) {
+		return fmt.Errorf("fault: %q is not a device JID (number:device@s.whatsapp.net): %w", jid, ErrInvalid)
 	}
 	d := s.deviceFor(parsed)
 	if d == nil || d.isRemoved() {
 		return fmt.Errorf("fault: device %s: %w", jid, ErrNotFound)
-	}
-	if f.Seconds < 0 || f.Millis < 0 {
-		return fmt.Errorf("fault: durations must not be negative: %w", ErrInvalid)
 	}
 	needSeconds := func() error {
 		if f.Seconds <= 0 {

@@ -241,3 +241,19 @@ func (s *Server) PhoneReceipt(ctx context.Context, number, messageID, typ string
 	}
 	return nil
 }
+
+// Unacked is the number of stanzas queued for a device that it has not acknowledged
+// yet (all of them while it is offline). Errors: ErrNotFound for an unknown device.
+func (s *Server) Unacked(jid string) (int, error) {
+	parsed, err := types.ParseJID(jid)
+	if err != nil {
+		return 0, fmt.Errorf("unacked: %q: %w", jid, ErrInvalid)
+	}
+	d := s.deviceFor(parsed)
+	if d == nil {
+		return 0, fmt.Errorf("unacked: device %s: %w", jid, ErrNotFound)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.pending), nil
+}

@@ -14,8 +14,9 @@ import (
 )
 
 // NewWhatsmeowClient returns an unmodified whatsmeow client for dev that reaches sim
-// instead of WhatsApp. The client is disconnected when the test ends. Set
-// WASIM_CLIENT_LOG=DEBUG (or INFO, WARN) to see the client's own log on stdout.
+// instead of WhatsApp. The client is disconnected when the test ends, after it has
+// acknowledged what the simulator sent it (see Quiesce). Set WASIM_CLIENT_LOG=DEBUG
+// (or INFO, WARN) to see the client's own log on stdout.
 func NewWhatsmeowClient(tb testing.TB, sim *Sim, dev *store.Device) *whatsmeow.Client {
 	tb.Helper()
 	log := waLog.Noop
@@ -26,8 +27,30 @@ func NewWhatsmeowClient(tb testing.TB, sim *Sim, dev *store.Device) *whatsmeow.C
 	h := HTTPClient(sim.Addr)
 	cli.SetPreLoginHTTPClient(h)
 	cli.SetWebsocketHTTPClient(h)
-	tb.Cleanup(cli.Disconnect)
+	tb.Cleanup(func() {
+		Quiesce(sim, cli, 5*time.Second)
+		cli.Disconnect()
+	})
 	return cli
+}
+
+// Quiesce waits up to timeout until a connected client has acknowledged every stanza
+// the simulator queued for it, so it is not in the middle of sending receipts or acks.
+// Disconnecting a whatsmeow client while it sends is a data race inside whatsmeow
+// (FrameSocket.Close against SendFrame), which the race detector reports.
+func Quiesce(sim *Sim, cli *whatsmeow.Client, timeout time.Duration) {
+	id := cli.Store.ID
+	if id == nil || !cli.IsConnected() {
+		return
+	}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		n, err := sim.Server.Unacked(id.String())
+		if err != nil || n == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Recorder keeps every event a whatsmeow client dispatches, in order, so a test can
