@@ -1,0 +1,13 @@
+package manager_test
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func mustJSON(t *testing.T, data []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("decode %s: %v", data, err)
+	}
+}
