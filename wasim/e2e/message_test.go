@@ -200,3 +200,47 @@ func TestOfflineMessagesArriveOnLogin(t *testing.T) {
 		t.Fatalf("OfflineSyncCompleted.Count = %d, want 2", done.Count)
 	}
 }
+
+func TestNewlyLinkedDeviceIsAnnouncedToPeers(t *testing.T) {
+	sim := simtest.Start(t)
+	createPhone(t, sim, "15550001111", "Alice")
+	createPhone(t, sim, "15550002222", "Bob")
+	alice := pairQR(t, sim, "15550001111")
+	bobLaptop := pairQR(t, sim, "15550002222")
+	bobJID := types.NewJID("15550002222", types.DefaultUserServer)
+	ctx := ctxFor(t)
+
+	// Alice's client learns (and caches) Bob's devices with the first message.
+	mark := bobLaptop.rec.Mark()
+	first, err := alice.cli.SendMessage(ctx, bobJID, text("one"))
+	if err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	simtest.WaitFor[*events.Message](t, bobLaptop.rec, mark, wait, func(m *events.Message) bool { return m.Info.ID == first.ID })
+
+	// Bob links a tablet; Alice's next message must reach it too.
+	bobTablet := pairQR(t, sim, "15550002222")
+	waitDevice(t, sim, alice.jid.String(), func(d deviceView) bool { return d.Connected })
+	deadline := time.Now().Add(wait)
+	for {
+		n, err := sim.Server.Unacked(alice.jid.String())
+		if err != nil {
+			t.Fatalf("unacked: %v", err)
+		}
+		if n == 0 {
+			break // Alice's client has processed the devices notification
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("alice never acknowledged the device notification")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	second, err := alice.cli.SendMessage(ctx, bobJID, text("two"))
+	if err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	got := simtest.WaitFor[*events.Message](t, bobTablet.rec, 0, wait, func(m *events.Message) bool { return m.Info.ID == second.ID })
+	if got.Message.GetConversation() != "two" || got.Info.Sender != alice.jid {
+		t.Fatalf("bob's tablet got %q from %s", got.Message.GetConversation(), got.Info.Sender)
+	}
+}

@@ -64,6 +64,7 @@ type account struct {
 	companions map[uint16]*device
 	inbox      []InboxMessage
 	sent       []*SentMessage
+	peers      map[*account]struct{} // accounts it exchanged messages with
 }
 
 func newAccount(number, name string) (*account, error) {

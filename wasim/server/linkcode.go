@@ -84,16 +84,22 @@ func (s *Server) handleRemoveCompanion(c *conn, n *waBinary.Node, child waBinary
 	}
 	s.unlink(target)
 	c.send(iqResult(n))
+	if other := target.liveConn(); target != d && other != nil {
+		s.goBackground(func() { other.closeWith(streamErrorDeviceRemoved()) })
+	}
 }
 
 // unlink removes a device from its account; its queued stanzas are dropped and its
 // next login fails with 401.
 func (s *Server) unlink(d *device) {
-	d.acct.removeCompanion(d)
+	if !d.acct.removeCompanion(d) {
+		return
+	}
 	d.mu.Lock()
 	d.removed = true
 	d.pending = nil
 	d.mu.Unlock()
+	s.notifyDevices(d.acct, d, "remove")
 	s.log.Info("device_unlinked", "device", d.jid.String())
 }
 

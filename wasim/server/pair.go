@@ -233,6 +233,7 @@ func (s *Server) pairDevice(ctx context.Context, a *account, r *registration, ad
 		regID: r.regID, signed: r.signed,
 	}
 	a.addCompanion(d)
+	s.notifyDevices(a, d, "add")
 	s.dropRegistration(r)
 	s.log.Info("device_paired", "device", jid.String())
 	s.goBackground(func() {

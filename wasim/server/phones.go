@@ -159,6 +159,7 @@ func (s *Server) SendMessage(ctx context.Context, from, to, text string) (string
 		DestinationJID: proto.String(ta.jid.String()),
 		Message:        msg,
 	}}
+	notePeers(a, ta)
 	a.sendMu.Lock()
 	defer a.sendMu.Unlock()
 	a.addSent(&SentMessage{ID: id, To: to, Text: text, At: now, Receipts: []Receipt{}})

@@ -56,6 +56,7 @@ func (s *Server) handleClientMessage(c *conn, n *waBinary.Node) {
 			s.log.Warn("message_for_unknown_account", "device", c.who(), "to", t.jid.String())
 			continue
 		}
+		notePeers(d.acct, ta)
 		if t.jid.Device == 0 {
 			s.phoneReceive(c, ta, d, id, t.enc, now)
 			continue
