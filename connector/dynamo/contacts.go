@@ -123,8 +123,8 @@ func (s *DeviceStore) PutContactName(ctx context.Context, user wtypes.JID, first
 
 // PutAllContactNames stores the names of many contacts. DynamoDB has no batch update
 // and BatchWriteItem would replace whole items (losing push and business names), so
-// the updates go as TransactWriteItems of up to 100 Update actions. Duplicate JIDs
-// keep their last entry. The in-memory contact cache is cleared, as in sqlstore.
+// the updates go as TransactWriteItems of up to 100 Update actions. Of duplicate JIDs
+// the first entry wins and the in-memory contact cache is cleared, as in sqlstore.
 func (s *DeviceStore) PutAllContactNames(ctx context.Context, contacts []store.ContactEntry) error {
 	if len(contacts) == 0 {
 		return nil
@@ -132,20 +132,20 @@ func (s *DeviceStore) PutAllContactNames(ctx context.Context, contacts []store.C
 	if err := s.writable(); err != nil {
 		return err
 	}
-	last := make(map[wtypes.JID]store.ContactEntry, len(contacts))
+	first := make(map[wtypes.JID]store.ContactEntry, len(contacts))
 	order := make([]wtypes.JID, 0, len(contacts))
 	for _, c := range contacts {
-		if _, ok := last[c.JID]; !ok {
+		if _, ok := first[c.JID]; !ok { // the first entry of a JID wins, as in sqlstore
 			order = append(order, c.JID)
+			first[c.JID] = c
 		}
-		last[c.JID] = c
 	}
 	if dups := len(contacts) - len(order); dups > 0 {
 		s.c.log.Warnf("%d duplicate contacts found in PutAllContactNames", dups)
 	}
 	actions := make([]types.TransactWriteItem, 0, len(order))
 	for _, jid := range order {
-		c := last[jid]
+		c := first[jid]
 		a := txUpdate(s.t, s.pk, contactPrefix+jid.String(), "SET #fn = :fn, #full = :full",
 			item{":fn": attrS(c.FirstName), ":full": attrS(c.FullName)})
 		a.Update.ExpressionAttributeNames = map[string]string{"#fn": "fn", "#full": "full"}
@@ -172,10 +172,10 @@ func (s *DeviceStore) PutManyRedactedPhones(ctx context.Context, entries []store
 	last := make(map[wtypes.JID]string, len(entries))
 	order := make([]wtypes.JID, 0, len(entries))
 	for _, e := range entries {
-		if _, ok := last[e.JID]; !ok {
+		if _, ok := last[e.JID]; !ok { // the first entry of a JID wins, as in sqlstore
 			order = append(order, e.JID)
+			last[e.JID] = e.RedactedPhone
 		}
-		last[e.JID] = e.RedactedPhone
 	}
 	if dups := len(entries) - len(order); dups > 0 {
 		s.c.log.Warnf("%d duplicate contacts found in PutManyRedactedPhones", dups)
