@@ -32,8 +32,8 @@
 // <tenant> has '%' and '#' percent-encoded, so no tenant can forge another's keys.
 // <time> is CreatedAt in unix nanoseconds with the sign bit flipped, as 20 digits,
 // so string order is time order. exp, until and at are unix nanoseconds. TTL
-// deletion lags (up to days), so every read of an item with an expiry compares exp
-// with Now itself. Items stay far below the 400 KB limit (a message text is at most
+// deletion lags (up to days), so reads and conditions on QR codes and idempotency
+// records compare exp with Now themselves; ttl only reclaims space. Items stay far below the 400 KB limit (a message text is at most
 // 4,096 characters).
 //
 // # Access patterns

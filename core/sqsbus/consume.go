@@ -41,8 +41,8 @@ const settleTimeout = 10 * time.Second
 // dead-letter queue after its maxReceiveCount receives. A body that is not a command
 // envelope is logged and left to the dead-letter queue the same way.
 func (b *Bus) ConsumeCommands(ctx context.Context, h core.CommandHandler) error {
-	if h == nil {
-		return errors.New("consume commands: nil handler")
+	if h == nil || b.CommandsURL == "" {
+		return errors.New("consume commands: a handler and a commands queue URL are required")
 	}
 	locks := &groupLocks{held: map[string]*groupLock{}}
 	var wg sync.WaitGroup
