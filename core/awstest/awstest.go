@@ -23,7 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-// The environment variables the helpers read.
+// The environment variables DynamoDB and SQS read.
 const (
 	EnvDynamoDB = "AWS_ENDPOINT_URL_DYNAMODB"
 	EnvSQS      = "AWS_ENDPOINT_URL_SQS"
