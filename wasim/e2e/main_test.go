@@ -55,9 +55,16 @@ func createPhone(t *testing.T, sim *simtest.Sim, number, name string) {
 // until it is connected after the 515 reconnect.
 func pairQR(t *testing.T, sim *simtest.Sim, phone string) *linked {
 	t.Helper()
+	return pairQROwned(t, t, sim, phone)
+}
+
+// pairQROwned is pairQR reporting failures on t while the client lives until owner
+// ends (owner may be a parent of t, so parallel subtests can link clients).
+func pairQROwned(t, owner *testing.T, sim *simtest.Sim, phone string) *linked {
+	t.Helper()
 	ctx := ctxFor(t)
 	container := memstore.New(nil)
-	cli := simtest.NewWhatsmeowClient(t, sim, container.NewDevice())
+	cli := simtest.NewWhatsmeowClient(owner, sim, container.NewDevice())
 	rec := simtest.Record(cli)
 	qrs, err := cli.GetQRChannel(ctx)
 	if err != nil {
@@ -91,7 +98,7 @@ func pairQR(t *testing.T, sim *simtest.Sim, phone string) *linked {
 // restart builds a new client on the saved device, as a restarted process would.
 func (l *linked) restart(t *testing.T, sim *simtest.Sim) *linked {
 	t.Helper()
-	simtest.Quiesce(sim, l.cli, 5*time.Second)
+	simtest.Quiesce(sim, l.jid, 5*time.Second)
 	l.cli.Disconnect()
 	dev := l.container.GetDevice(l.jid)
 	if dev == nil {

@@ -193,7 +193,16 @@ func (s *Server) LinkCode(ctx context.Context, number, code string) (DeviceInfo,
 	case <-ctx.Done():
 		return DeviceInfo{}, fmt.Errorf("link code: %w", ctx.Err())
 	case <-r.c.ctx.Done():
-		return DeviceInfo{}, fmt.Errorf("link code: client disconnected: %w", ErrConflict)
+		// Pairing itself ends by closing the connection (515): give its result a
+		// moment to arrive.
+		late := time.NewTimer(time.Second)
+		defer late.Stop()
+		select {
+		case res := <-ls.result:
+			return res.info, res.err
+		case <-late.C:
+			return DeviceInfo{}, fmt.Errorf("link code: client disconnected: %w", ErrConflict)
+		}
 	case <-t.C:
 		return DeviceInfo{}, fmt.Errorf("link code: waiting for companion_finish: %w", ErrTimeout)
 	}

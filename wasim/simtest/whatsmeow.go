@@ -10,6 +10,8 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
 	waLog "go.mau.fi/whatsmeow/util/log"
 )
 
@@ -23,29 +25,52 @@ func NewWhatsmeowClient(tb testing.TB, sim *Sim, dev *store.Device) *whatsmeow.C
 	if lvl := os.Getenv("WASIM_CLIENT_LOG"); lvl != "" {
 		log = waLog.Stdout("client", lvl, false)
 	}
+	// The device JID is tracked from events: reading cli.Store.ID later would race
+	// with whatsmeow's own writes (pairing, logout).
+	var mu sync.Mutex
+	var jid types.JID
+	if dev.ID != nil {
+		jid = *dev.ID
+	}
 	cli := whatsmeow.NewClient(dev, log)
+	cli.AddEventHandler(func(evt any) {
+		switch e := evt.(type) {
+		case *events.PairSuccess:
+			mu.Lock()
+			jid = e.ID
+			mu.Unlock()
+		case *events.LoggedOut:
+			mu.Lock()
+			jid = types.EmptyJID
+			mu.Unlock()
+		}
+	})
 	h := HTTPClient(sim.Addr)
 	cli.SetPreLoginHTTPClient(h)
 	cli.SetWebsocketHTTPClient(h)
 	tb.Cleanup(func() {
-		Quiesce(sim, cli, 5*time.Second)
+		mu.Lock()
+		id := jid
+		mu.Unlock()
+		if cli.IsConnected() {
+			Quiesce(sim, id, 5*time.Second)
+		}
 		cli.Disconnect()
 	})
 	return cli
 }
 
-// Quiesce waits up to timeout until a connected client has acknowledged every stanza
-// the simulator queued for it, so it is not in the middle of sending receipts or acks.
-// Disconnecting a whatsmeow client while it sends is a data race inside whatsmeow
-// (FrameSocket.Close against SendFrame), which the race detector reports.
-func Quiesce(sim *Sim, cli *whatsmeow.Client, timeout time.Duration) {
-	id := cli.Store.ID
-	if id == nil || !cli.IsConnected() {
+// Quiesce waits up to timeout until the device has acknowledged every stanza the
+// simulator queued for it, so its client is not in the middle of sending receipts or
+// acks. Disconnecting a whatsmeow client while it sends is a data race inside
+// whatsmeow (FrameSocket.Close against SendFrame), which the race detector reports.
+func Quiesce(sim *Sim, device types.JID, timeout time.Duration) {
+	if device.IsEmpty() {
 		return
 	}
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		n, err := sim.Server.Unacked(id.String())
+		n, err := sim.Server.Unacked(device.String())
 		if err != nil || n == 0 {
 			return
 		}
