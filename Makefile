@@ -35,13 +35,26 @@ build: ## build the binaries into bin/
 # Quality
 
 .PHONY: test
-test: vet browser-deps ## run every test (race detector, simulator, browser)
-	@set -e; for m in $(MODULES); do \
+test: vet browser-deps ## run every test (race detector, simulator, browser, AWS emulators)
+	@started=; scripts/emulators.sh status >/dev/null 2>&1 || { scripts/emulators.sh start && started=1; } || exit 1; \
+	trap 'if [ -n "$$started" ]; then "$(CURDIR)/scripts/emulators.sh" stop; fi' EXIT; \
+	source <(scripts/emulators.sh env); \
+	set -e; for m in $(MODULES); do \
 		echo "==> go test $$m"; \
 		(cd $$m && WAGATE_E2E_BROWSER=1 $(GO) test $(GOTEST_FLAGS) ./...); \
 	done
 	@echo "==> node --test web/test"
 	@node --test web/test/
+
+# DynamoDB Local and the SQS emulator on loopback, installed into .cache/emulators.
+# `make test` starts them itself (and stops them after, unless they were running).
+.PHONY: emulators
+emulators: ## start DynamoDB Local and the SQS emulator (`source <(scripts/emulators.sh env)`)
+	@scripts/emulators.sh start
+
+.PHONY: emulators-stop
+emulators-stop: ## stop the emulators started by `make emulators`
+	@scripts/emulators.sh stop
 
 .PHONY: vet
 vet: ## go vet and gofmt every module
