@@ -33,7 +33,8 @@ func (s *Supervisor) startAttempt() {
 	s.gen++
 	gen := s.gen
 	actx, cancel := context.WithCancel(s.ctx)
-	s.cli, s.cancelAttempt, s.device, s.qrShown = cli, cancel, dev, false
+	returned := make(chan struct{})
+	s.cli, s.cancelAttempt, s.connectReturned, s.device, s.qrShown = cli, cancel, returned, dev, false
 	cli.AddEventHandlerWithSuccessStatus(func(evt any) bool { return s.handleWAEvent(cli, gen, evt) })
 	if dev.ID == nil {
 		ch, err := cli.GetQRChannel(actx)
@@ -48,6 +49,7 @@ func (s *Supervisor) startAttempt() {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer close(returned)
 		if err := cli.ConnectContext(actx); err != nil {
 			s.post(connectResult{gen: gen, err: err})
 		}
@@ -73,23 +75,31 @@ func (s *Supervisor) forwardQR(ctx context.Context, gen uint64, ch <-chan whatsm
 	}
 }
 
-// teardown drops the current client: its socket is closed in the background (a
-// pending dial is cancelled first) and its later events are ignored.
+// teardown drops the current client: its socket is closed in the background and its
+// later events are ignored. A dial still in progress is cancelled first; a live
+// socket is closed before its context is cancelled (whatsmeow's read loop must see
+// the close, not the cancellation, or it races with it).
 func (s *Supervisor) teardown() {
 	s.connectTO.stop()
 	if s.cli == nil {
 		return
 	}
-	cli, cancel := s.cli, s.cancelAttempt
-	s.cli, s.cancelAttempt, s.qrShown = nil, nil, false
+	cli, cancel, returned := s.cli, s.cancelAttempt, s.connectReturned
+	s.cli, s.cancelAttempt, s.connectReturned, s.qrShown = nil, nil, nil, false
 	s.prevGen = s.gen
 	s.gen++
 	s.live.setClient(nil)
 	s.teardowns.Add(1)
 	go func() {
 		defer s.teardowns.Done()
-		cancel()
+		select {
+		case <-returned:
+		default:
+			cancel()
+			<-returned
+		}
 		cli.Disconnect()
+		cancel()
 	}()
 }
 

@@ -48,23 +48,24 @@ type Supervisor struct {
 
 // loopState is owned by the supervisor's goroutine.
 type loopState struct {
-	sess          core.Session
-	device        *store.Device
-	cli           *whatsmeow.Client
-	gen, prevGen  uint64
-	cancelAttempt context.CancelFunc
-	teardowns     sync.WaitGroup
-	bo            *backoff.Backoff
-	reconnect     timer
-	connectTO     timer
-	qrShown       bool
-	qrUntil       time.Time
-	pendingPairs  []*request
-	pairBusy      bool
-	logoutReq     *request
-	logoutBusy    bool
-	resumed       bool // queued messages left by an earlier run were re-enqueued
-	exit          bool // the loop ends after this iteration (deleted or gone)
+	sess            core.Session
+	device          *store.Device
+	cli             *whatsmeow.Client
+	gen, prevGen    uint64
+	cancelAttempt   context.CancelFunc
+	connectReturned chan struct{} // closed when the attempt's ConnectContext returned
+	teardowns       sync.WaitGroup
+	bo              *backoff.Backoff
+	reconnect       timer
+	connectTO       timer
+	qrShown         bool
+	qrUntil         time.Time
+	pendingPairs    []*request
+	pairBusy        bool
+	logoutReq       *request
+	logoutBusy      bool
+	resumed         bool // queued messages left by an earlier run were re-enqueued
+	exit            bool // the loop ends after this iteration (deleted or gone)
 }
 
 // New loads the session, starts its supervisor goroutine and returns it idle: the

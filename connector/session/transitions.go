@@ -14,6 +14,9 @@ import (
 // scan: qr_timeout) from one caused by a dropped socket (transient).
 const qrTimeoutSlack = 2 * time.Second
 
+// banMargin is how long after a ban's announced expiry the session reconnects.
+const banMargin = time.Second
+
 // handleConnEvent applies a whatsmeow connection event of client generation gen.
 // Events of earlier clients are ignored, except fatal ones of the client torn down
 // last (whatsmeow may report a logout or ban just after the socket closed).
@@ -119,10 +122,16 @@ func (s *Supervisor) onStop(o outcome) {
 	s.failPairs(ErrStopped)
 	now := s.now().UTC()
 	var retryAt *time.Time
-	if o.action == actBanned && o.retryAfter > 0 {
-		t := now.Add(o.retryAfter)
+	if o.action == actBanned {
+		// WhatsApp rounds the expiry to seconds: wait a little past it. A ban without
+		// an expiry is retried on the backoff schedule.
+		after := o.retryAfter + banMargin
+		if o.retryAfter <= 0 {
+			after = s.bo.Next()
+		}
+		t := now.Add(after)
 		retryAt = &t
-		s.reconnect.set(o.retryAfter)
+		s.reconnect.set(after)
 	}
 	// A ban or an outdated client may clear up (expiry, upgrade): stay desired.
 	desired := s.sess.Desired && (o.status == core.StatusBanned || o.status == core.StatusOutdated)
