@@ -26,6 +26,11 @@ READY_SECONDS="${WAGATE_EMULATORS_READY_SECONDS:-60}"
 die() { echo "emulators: $*" >&2; exit 1; }
 
 need_tools() {
+	if ! command -v java >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "==> installing Java (Debian package default-jre-headless) for DynamoDB Local" >&2
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; } ||
+			die "DynamoDB Local needs Java 17+: apt-get install default-jre-headless"
+	fi
 	command -v java >/dev/null || die "DynamoDB Local needs Java 17+: apt-get install default-jre-headless"
 	local jv
 	jv="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"

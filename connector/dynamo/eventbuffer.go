@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"go.mau.fi/whatsmeow/store"
 )
 
@@ -84,10 +86,13 @@ func (s *DeviceStore) ClearBufferedEventPlaintext(ctx context.Context, ciphertex
 func (s *DeviceStore) DeleteOldBufferedHashes(ctx context.Context) error {
 	cutoff := s.c.now().Add(-bufferRetention).UnixMilli()
 	var old []string
-	err := s.t.queryPrefix(ctx, s.pk, evBufPrefix, false, false, 0, func(it item) bool {
-		if getN(it, "its") < cutoff {
-			old = append(old, getS(it, attrSK))
-		}
+	in := &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :p)"),
+		FilterExpression:          aws.String("its < :cutoff"),
+		ExpressionAttributeValues: item{":pk": attrS(s.pk), ":p": attrS(evBufPrefix), ":cutoff": attrN(cutoff)},
+	}
+	err := s.t.query(ctx, in, false, true, 0, func(it item) bool {
+		old = append(old, getS(it, attrSK))
 		return true
 	})
 	if err != nil {

@@ -65,7 +65,7 @@ func (s *DeviceStore) newItem(sk string) item { return keyOf(s.pk, sk) }
 // transaction in ctx. It returns nil when the item does not exist.
 func (s *DeviceStore) getItem(ctx context.Context, sk string) (item, error) {
 	if tx := s.txn(ctx); tx != nil {
-		if op, ok := tx.ops[sk]; ok {
+		if op, ok := tx.lookup(sk); ok {
 			return op.item, nil
 		}
 	}
@@ -84,7 +84,7 @@ func (s *DeviceStore) getItems(ctx context.Context, sks []string) (map[string]it
 		}
 		seen[sk] = true
 		if tx != nil {
-			if op, ok := tx.ops[sk]; ok {
+			if op, ok := tx.lookup(sk); ok {
 				if op.item != nil {
 					out[sk] = op.item
 				}

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -35,8 +36,18 @@ type stagedOp struct {
 
 type decryptTxn struct {
 	owner *DeviceStore
+
+	mu    sync.Mutex // fn may hand its ctx to goroutines
 	ops   map[string]*stagedOp
 	order []string
+}
+
+// lookup returns the staged operation on sk, if any.
+func (tx *decryptTxn) lookup(sk string) (*stagedOp, bool) {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	op, ok := tx.ops[sk]
+	return op, ok
 }
 
 func (s *DeviceStore) txn(ctx context.Context) *decryptTxn {
@@ -47,6 +58,7 @@ func (s *DeviceStore) txn(ctx context.Context) *decryptTxn {
 	return tx
 }
 
+// stage records op on sk; tx.mu must be held.
 func (tx *decryptTxn) stage(sk string, op *stagedOp) {
 	if _, ok := tx.ops[sk]; !ok {
 		tx.order = append(tx.order, sk)
@@ -59,6 +71,8 @@ func (tx *decryptTxn) stagePut(it item, insertOnly bool) error {
 		return err
 	}
 	sk := getS(it, attrSK)
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
 	if prev, ok := tx.ops[sk]; ok {
 		if insertOnly && prev.item != nil {
 			return errConditionFailed
@@ -72,6 +86,8 @@ func (tx *decryptTxn) stagePut(it item, insertOnly bool) error {
 }
 
 func (tx *decryptTxn) stageDelete(sk string) {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
 	tx.stage(sk, &stagedOp{})
 }
 
@@ -92,6 +108,8 @@ func (s *DeviceStore) DoDecryptionTxn(ctx context.Context, fn func(context.Conte
 }
 
 func (s *DeviceStore) commit(ctx context.Context, tx *decryptTxn) error {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
 	if len(tx.ops) == 0 {
 		return nil
 	}
