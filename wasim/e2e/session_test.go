@@ -93,3 +93,21 @@ func TestLogoutUnlinksDevice(t *testing.T) {
 		}
 	}
 }
+
+func TestSecondLoginReplacesFirst(t *testing.T) {
+	sim := simtest.Start(t)
+	createPhone(t, sim, "15550007779", "Ivy")
+	first := pairQR(t, sim, "15550007779")
+	mark := first.rec.Mark()
+
+	// A second process logs in with the same credentials while the first is online.
+	dev := first.container.GetDevice(first.jid)
+	second := simtest.NewWhatsmeowClient(t, sim, dev)
+	rec := simtest.Record(second)
+	if err := second.Connect(); err != nil {
+		t.Fatalf("connect second: %v", err)
+	}
+	simtest.WaitFor[*events.Connected](t, rec, 0, wait, nil)
+	simtest.WaitFor[*events.StreamReplaced](t, first.rec, mark, wait, nil)
+	waitDevice(t, sim, first.jid.String(), func(d deviceView) bool { return d.Connected })
+}

@@ -7,7 +7,29 @@
 //
 // The control API under /_sim/ (see DESIGN.md, "WhatsApp simulator") drives the fake
 // phones and faults; every control operation is also a method on Server for in-process
-// use.
+// use. Bodies are JSON; unknown fields are rejected. Errors are
+// {"error":{"code","message"}} with 400 invalid, 404 not_found, 405
+// method_not_allowed, 409 conflict or 504 timeout.
+//
+//	GET  /_sim/health                      200 {"status":"ok"}
+//	GET  /_sim/cert                        {"publicKey": base64 root key}
+//	POST /_sim/phones {"phone","name"}     201 {"phone","name","jid","lid"}; 200 when it exists
+//	                                       with the same name (idempotent), 409 with another
+//	GET  /_sim/phones                      {"phones":[…]}                              (extension)
+//	POST /_sim/phones/{phone}/scan {"qr"}  200 {"jid","lid","phone","connected","preKeys","keepalives"}
+//	POST /_sim/phones/{phone}/link-code {"code"}   200, same body as scan
+//	POST /_sim/phones/{phone}/messages {"to","text"}  200 {"id"}
+//	GET  /_sim/phones/{phone}/messages     {"messages":[{"id","from","fromJid","text","at","enc"}]}
+//	GET  /_sim/phones/{phone}/sent         {"messages":[{"id","to","text","at","receipts":[{"from","type","at"}]}]}
+//	POST /_sim/phones/{phone}/receipts {"messageId","type":"delivered|read"}
+//	GET  /_sim/devices                     {"devices":[{"jid","lid","phone","connected","preKeys","keepalives"}]}
+//	POST /_sim/devices/{jid}/faults {"kind","seconds","millis"}
+//	GET  /_sim/violations                  {"strict", "violations":[{"at","device","reason","xml"}]} (extension)
+//
+// A phone's message goes to every linked device of the recipient and into the
+// recipient phone's inbox; the sender's own linked devices get a DeviceSentMessage
+// copy. Stanzas for a device are queued until it acknowledges them and re-sent on its
+// next login, followed by <ib><offline count/></ib>.
 //
 // In strict mode every node the server does not understand, and every message a fake
 // phone cannot decrypt, is recorded as a Violation, so tests notice when the client and

@@ -119,6 +119,24 @@ func (c *Client) Fault(ctx context.Context, jid string, f server.Fault) error {
 	return c.do(ctx, http.MethodPost, "/_sim/devices/"+url.PathEscape(jid)+"/faults", f, nil)
 }
 
+// Violation is a strict-mode violation as the control API reports it.
+type Violation struct {
+	At     time.Time `json:"at"`
+	Device string    `json:"device"`
+	Reason string    `json:"reason"`
+	XML    string    `json:"xml"`
+}
+
+// Violations lists the strict-mode violations the simulator recorded (always empty
+// when it runs without --strict).
+func (c *Client) Violations(ctx context.Context) ([]Violation, error) {
+	var out struct {
+		Violations []Violation `json:"violations"`
+	}
+	err := c.do(ctx, http.MethodGet, "/_sim/violations", nil, &out)
+	return out.Violations, err
+}
+
 // Cert returns the root key clients must pin.
 func (c *Client) Cert(ctx context.Context) ([32]byte, error) {
 	var out struct {
