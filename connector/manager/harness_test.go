@@ -132,6 +132,17 @@ type connector struct {
 // start runs a Manager (and a consumer of the bus) until stop or the test's end.
 func (h *harness) start(cfg manager.Config, leases core.LeaseStore) *connector {
 	h.t.Helper()
+	return h.run(cfg, leases, true)
+}
+
+// startIdle runs a Manager that takes no commands: it only restores sessions.
+func (h *harness) startIdle(cfg manager.Config, leases core.LeaseStore) *connector {
+	h.t.Helper()
+	return h.run(cfg, leases, false)
+}
+
+func (h *harness) run(cfg manager.Config, leases core.LeaseStore, consume bool) *connector {
+	h.t.Helper()
 	if leases == nil {
 		leases = h.state
 	}
@@ -149,7 +160,12 @@ func (h *harness) start(cfg manager.Config, leases core.LeaseStore) *connector {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &connector{mgr: mgr, cancel: cancel, done: make(chan error, 1)}
 	consumed := make(chan struct{})
-	go func() { defer close(consumed); _ = h.bus.ConsumeCommands(ctx, mgr.HandleCommand) }()
+	go func() {
+		defer close(consumed)
+		if consume {
+			_ = h.bus.ConsumeCommands(ctx, mgr.HandleCommand)
+		}
+	}()
 	go func() { c.done <- mgr.Run(ctx); <-consumed }()
 	h.t.Cleanup(func() { h.stop(c) })
 	return c
