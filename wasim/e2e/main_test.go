@@ -37,14 +37,14 @@ type linked struct {
 	jid       types.JID // the device's JID
 }
 
-func ctxFor(t *testing.T) context.Context {
+func ctxFor(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // createPhone creates a fake phone, failing the test on error.
-func createPhone(t *testing.T, sim *simtest.Sim, number, name string) {
+func createPhone(t testing.TB, sim *simtest.Sim, number, name string) {
 	t.Helper()
 	if _, err := sim.Control.CreatePhone(ctxFor(t), number, name); err != nil {
 		t.Fatalf("create phone %s: %v", number, err)
@@ -53,14 +53,14 @@ func createPhone(t *testing.T, sim *simtest.Sim, number, name string) {
 
 // pairQR links a new client to the phone by scanning its first QR code and waits
 // until it is connected after the 515 reconnect.
-func pairQR(t *testing.T, sim *simtest.Sim, phone string) *linked {
+func pairQR(t testing.TB, sim *simtest.Sim, phone string) *linked {
 	t.Helper()
 	return pairQROwned(t, t, sim, phone)
 }
 
 // pairQROwned is pairQR reporting failures on t while the client lives until owner
 // ends (owner may be a parent of t, so parallel subtests can link clients).
-func pairQROwned(t, owner *testing.T, sim *simtest.Sim, phone string) *linked {
+func pairQROwned(t, owner testing.TB, sim *simtest.Sim, phone string) *linked {
 	t.Helper()
 	ctx := ctxFor(t)
 	container := memstore.New(nil)
@@ -109,7 +109,7 @@ func (l *linked) restart(t *testing.T, sim *simtest.Sim) *linked {
 }
 
 // waitDevice polls the control API until the device appears and cond holds.
-func waitDevice(t *testing.T, sim *simtest.Sim, jid string, cond func(d deviceView) bool) deviceView {
+func waitDevice(t testing.TB, sim *simtest.Sim, jid string, cond func(d deviceView) bool) deviceView {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	var last []deviceView

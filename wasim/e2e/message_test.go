@@ -14,7 +14,7 @@ import (
 )
 
 // waitInbox polls a phone's inbox until it holds the message with that id.
-func waitInbox(t *testing.T, sim *simtest.Sim, phone, id string) server.InboxMessage {
+func waitInbox(t testing.TB, sim *simtest.Sim, phone, id string) server.InboxMessage {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	var msgs []server.InboxMessage
