@@ -1,0 +1,183 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wagate/wagate/functions/apigw"
+)
+
+// Log formats of WAGATE_LOG_FORMAT.
+const (
+	LogText = "text"
+	LogJSON = "json"
+)
+
+// Store kinds of WAGATE_STORE.
+const (
+	StoreSQLite   = "sqlite"
+	StoreDynamoDB = "dynamodb"
+)
+
+// maxSendInterval bounds WAGATE_SEND_INTERVAL: a longer pause is a typo, not pacing.
+const maxSendInterval = time.Hour
+
+// Config is everything the local binary reads from its environment. Start from
+// DefaultConfig (or FromEnv) and override fields; Validate reports every problem at
+// once.
+type Config struct {
+	// Addr is the listen address of the API and the admin page (WAGATE_ADDR). Port 0
+	// picks a free port (tests).
+	Addr string
+	// DataDir holds the state database, the whatsmeow store and the generated token
+	// (WAGATE_DATA). It is created with mode 0700.
+	DataDir string
+	// Store is where the whatsmeow key material lives (WAGATE_STORE):
+	// "sqlite:<path>" or "dynamodb:<table>". Empty means sqlite:<DataDir>/whatsmeow.db.
+	Store string
+	// Tokens are the API tokens, "tokenA=tenantA,tokenB=tenantB" (WAGATE_TOKENS).
+	// Empty means one token for tenant "default", generated once and kept in
+	// <DataDir>/token.
+	Tokens string
+	// LogFormat is LogText (default) or LogJSON (WAGATE_LOG_FORMAT).
+	LogFormat string
+	// LogLevel is debug, info (default), warn or error (WAGATE_LOG_LEVEL).
+	LogLevel string
+	// WADial sends every WhatsApp connection to this host:port and trusts the root key
+	// the simulator serves there (WAGATE_WA_DIAL). Tests and demos only.
+	WADial string
+	// SendInterval is the pause between two messages of one session
+	// (WAGATE_SEND_INTERVAL); 0 turns pacing off.
+	SendInterval time.Duration
+	// AllowInsecureWebhooks accepts http:// webhook URLs (WAGATE_ALLOW_INSECURE_WEBHOOKS).
+	AllowInsecureWebhooks bool
+	// DiagHosts are the hosts the diagnostics resolve and connect to (WAGATE_DIAG_HOSTS,
+	// comma separated). Empty means WhatsApp's hosts, or the simulator with WADial.
+	DiagHosts []string
+	// DiagPort is the TCP port of the diagnostics' TCP and TLS checks (WAGATE_DIAG_PORT).
+	// Empty means 443, or the simulator's port with WADial.
+	DiagPort string
+	// DiagWSURL is the WebSocket the diagnostics upgrade (WAGATE_DIAG_WS_URL). Empty
+	// means wss://web.whatsapp.com/ws/chat, or ws://<WADial>/ws/chat.
+	DiagWSURL string
+	// ConnectorID names this process in leases and heartbeats (WAGATE_CONNECTOR_ID).
+	// Empty means the host name with a random suffix.
+	ConnectorID string
+	// ShutdownTimeout bounds Close: the HTTP server, the sessions and the stores.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig returns the settings of a local run: the API on 127.0.0.1:8080, data
+// in ./data, SQLite, text logs, one message per second per session.
+func DefaultConfig() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "data",
+		LogFormat:       LogText,
+		LogLevel:        "info",
+		SendInterval:    time.Second,
+		ShutdownTimeout: 25 * time.Second,
+	}
+}
+
+// StatePath returns the path of the state database (sessions, messages, leases).
+func (c Config) StatePath() string { return filepath.Join(c.DataDir, "state.db") }
+
+// TokenPath returns the path of the generated API token.
+func (c Config) TokenPath() string { return filepath.Join(c.DataDir, "token") }
+
+// StoreKind returns StoreSQLite or StoreDynamoDB and the path or table of Store.
+// It assumes a valid Config.
+func (c Config) StoreKind() (kind, target string) {
+	if c.Store == "" {
+		return StoreSQLite, filepath.Join(c.DataDir, "whatsmeow.db")
+	}
+	kind, target, _ = strings.Cut(c.Store, ":")
+	return kind, target
+}
+
+// Validate reports every problem of c in one error, each naming its variable.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	if err := checkHostPort(c.Addr, true); err != nil {
+		bad("WAGATE_ADDR", "%q: %v", c.Addr, err)
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("WAGATE_DATA", "must name a folder")
+	}
+	if c.Store != "" {
+		kind, target, ok := strings.Cut(c.Store, ":")
+		switch {
+		case !ok || (kind != StoreSQLite && kind != StoreDynamoDB):
+			bad("WAGATE_STORE", "%q: want sqlite:<path> or dynamodb:<table>", c.Store)
+		case strings.TrimSpace(target) == "":
+			bad("WAGATE_STORE", "%q: the %s store needs a path or table after the colon", c.Store, kind)
+		}
+	}
+	if c.Tokens != "" {
+		if _, err := apigw.ParseTokens(c.Tokens); err != nil {
+			bad("WAGATE_TOKENS", "%v", err)
+		}
+	}
+	if c.LogFormat != LogText && c.LogFormat != LogJSON {
+		bad("WAGATE_LOG_FORMAT", "%q: want text or json", c.LogFormat)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		bad("WAGATE_LOG_LEVEL", "%v", err)
+	}
+	if c.WADial != "" {
+		if err := checkHostPort(c.WADial, false); err != nil {
+			bad("WAGATE_WA_DIAL", "%q: %v", c.WADial, err)
+		}
+	}
+	if c.SendInterval < 0 || c.SendInterval > maxSendInterval {
+		bad("WAGATE_SEND_INTERVAL", "%s: want 0 (no pacing) up to %s", c.SendInterval, maxSendInterval)
+	}
+	for _, h := range c.DiagHosts {
+		if h == "" || strings.ContainsAny(h, "/:@ ") {
+			bad("WAGATE_DIAG_HOSTS", "%q: want host names or addresses separated by commas", h)
+		}
+	}
+	if c.DiagPort != "" {
+		if n, err := strconv.Atoi(c.DiagPort); err != nil || n < 1 || n > 65535 {
+			bad("WAGATE_DIAG_PORT", "%q: want a port number", c.DiagPort)
+		}
+	}
+	if c.DiagWSURL != "" {
+		if u, err := url.Parse(c.DiagWSURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			bad("WAGATE_DIAG_WS_URL", "%q: want a ws:// or wss:// URL", c.DiagWSURL)
+		}
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown timeout", "must be positive, got %s", c.ShutdownTimeout)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return nil
+}
+
+// checkHostPort checks host:port; zeroPort allows port 0 (pick a free one).
+func checkHostPort(s string, zeroPort bool) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return errors.New("want host:port")
+	}
+	if strings.ContainsAny(host, "/ ") {
+		return errors.New("want host:port with a plain host name or address")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || (n == 0 && !zeroPort) {
+		return errors.New("want host:port with a port number")
+	}
+	return nil
+}
