@@ -1,0 +1,247 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+
+	"github.com/wagate/wagate/connector/app"
+	"github.com/wagate/wagate/connector/wa"
+	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/wasim/simtest"
+)
+
+// Timeouts of the polls: generous, so a loaded machine never fails a test that
+// works; they bound how long a broken build takes to fail.
+const (
+	linkTimeout  = 45 * time.Second
+	eventTimeout = 30 * time.Second
+)
+
+func TestMain(m *testing.M) {
+	// whatsmeow's process-wide settings, once, as main does.
+	whatsmeow.WACertPubKey = simtest.RootKey()
+	wa.ConfigureDeviceProps()
+	os.Exit(m.Run())
+}
+
+// env is one wagate process started through app.Main, with the simulator it dials.
+type env struct {
+	t    *testing.T
+	sim  *simtest.Sim
+	cfg  app.Config
+	main *app.Main
+	api  *client
+	logs *syncBuffer
+}
+
+// option changes the configuration of a test's wagate.
+type option func(*app.Config)
+
+// start runs a simulator and a wagate on 127.0.0.1:0 with a fresh data folder. The
+// logs are shown if the test fails.
+func start(t *testing.T, opts ...option) *env {
+	t.Helper()
+	sim := simtest.Start(t)
+	cfg := app.DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.WADial = sim.Addr
+	cfg.SendInterval = 0
+	cfg.LogLevel = "debug"
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e := &env{t: t, sim: sim, cfg: cfg, logs: &syncBuffer{}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("wagate logs:\n%s", e.logs.String())
+		}
+	})
+	e.run()
+	return e
+}
+
+// run starts a Main on the env's configuration and data folder.
+func (e *env) run() {
+	e.t.Helper()
+	m := app.NewMain()
+	m.Config = e.cfg
+	m.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := m.Run(ctx); err != nil {
+		e.t.Fatalf("start wagate: %v", err)
+	}
+	e.main = m
+	e.t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			e.t.Errorf("close wagate: %v", err)
+		}
+	})
+	token := m.Token()
+	if token == "" {
+		// WAGATE_TOKENS is set: use its first token.
+		token, _, _ = strings.Cut(strings.Split(e.cfg.Tokens, ",")[0], "=")
+	}
+	e.api = newClient(m.URL(), token)
+}
+
+// restart stops the process and starts a new one on the same data folder.
+func (e *env) restart() {
+	e.t.Helper()
+	if err := e.main.Close(); err != nil {
+		e.t.Fatalf("close wagate: %v", err)
+	}
+	e.run()
+}
+
+// ctx returns a context for one control call.
+func (e *env) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	e.t.Cleanup(cancel)
+	return ctx
+}
+
+// phone creates a simulator phone and returns its number.
+func (e *env) phone(number, name string) string {
+	e.t.Helper()
+	if _, err := e.sim.Control.CreatePhone(e.ctx(), number, name); err != nil {
+		e.t.Fatalf("create phone %s: %v", number, err)
+	}
+	return number
+}
+
+// createSession creates a session with default settings.
+func (e *env) createSession(id string) core.Session {
+	e.t.Helper()
+	var s core.Session
+	e.api.mustJSON(e.t, "PUT", "/v1/sessions/"+id, map[string]any{"displayName": "Desk " + id}, 201, &s)
+	return s
+}
+
+// waitStatus polls the session until its status is want, failing the test if
+// it does not get there within timeout.
+func (e *env) waitStatus(id string, want core.Status, timeout time.Duration) core.Session {
+	e.t.Helper()
+	var s core.Session
+	eventually(e.t, timeout, fmt.Sprintf("session %s to be %s", id, want), func() (bool, string) {
+		s = e.api.session(e.t, id)
+		return s.Status == want, describe(s)
+	})
+	return s
+}
+
+// qrCode waits for the session's QR code and returns it.
+func (e *env) qrCode(id string) string {
+	e.t.Helper()
+	var qr core.QR
+	eventually(e.t, linkTimeout, "a QR code for "+id, func() (bool, string) {
+		r := e.api.do(e.t, "GET", "/v1/sessions/"+id+"/qr", nil, "Accept", "application/json")
+		if r.status != 200 {
+			return false, r.String()
+		}
+		r.decode(e.t, &qr)
+		return qr.Code != "", r.String()
+	})
+	return qr.Code
+}
+
+// link creates a session, connects it and scans its QR code with phone; it returns
+// the connected session.
+func (e *env) link(id, phone string) core.Session {
+	e.t.Helper()
+	e.createSession(id)
+	e.api.mustJSON(e.t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
+	code := e.qrCode(id)
+	if _, err := e.sim.Control.Scan(e.ctx(), phone, code); err != nil {
+		e.t.Fatalf("phone %s scans the QR of %s: %v", phone, id, err)
+	}
+	return e.waitStatus(id, core.StatusConnected, linkTimeout)
+}
+
+// deviceConnected reports whether the simulator has a live connection for jid.
+func (e *env) deviceConnected(jid string) (connected, exists bool) {
+	e.t.Helper()
+	devs, err := e.sim.Control.Devices(e.ctx())
+	if err != nil {
+		e.t.Fatalf("list simulator devices: %v", err)
+	}
+	for _, d := range devs {
+		if d.JID == jid {
+			return d.Connected, true
+		}
+	}
+	return false, false
+}
+
+// eventually calls cond until it reports true, failing the test with cond's last
+// detail after timeout. Polls start fast and slow down to 250 ms.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	wait := 10 * time.Millisecond
+	for {
+		ok, detail := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s; last: %s", timeout, what, detail)
+		}
+		time.Sleep(wait)
+		wait = min(wait*2, 250*time.Millisecond)
+	}
+}
+
+// never calls cond for the whole window and fails the test if it ever reports true.
+func never(t testing.TB, window time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(window)
+	for time.Now().Before(deadline) {
+		if ok, detail := cond(); ok {
+			t.Fatalf("%s: %s", what, detail)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// describe renders the parts of a session a failing poll should show.
+func describe(s core.Session) string {
+	out := fmt.Sprintf("status=%s jid=%s", s.Status, s.JID)
+	if s.LastError != nil {
+		out += fmt.Sprintf(" lastError=%s (%s)", s.LastError.Code, s.LastError.Message)
+	}
+	if s.RetryAt != nil {
+		out += " retryAt=" + s.RetryAt.Format(time.RFC3339)
+	}
+	return out
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers (the process's logs).
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
