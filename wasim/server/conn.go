@@ -77,8 +77,11 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw, _ := r.Context().Value(rawConnKey{}).(net.Conn)
-	s.conns.Add(1)
-	defer s.conns.Done()
+	if !s.track() {
+		_ = ws.CloseNow()
+		return
+	}
+	defer s.untrack()
 	wc, err := wire.Accept(s.ctx, ws, raw, s.id)
 	if err != nil {
 		s.log.Debug("handshake_failed", "error", err)

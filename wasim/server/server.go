@@ -43,7 +43,7 @@ type Server struct {
 
 	reqCounter atomic.Uint64
 
-	httpMu  sync.Mutex
+	httpMu  sync.Mutex // guards httpSrv, and closed against new tracked goroutines
 	httpSrv []*http.Server
 }
 
@@ -122,14 +122,16 @@ func (s *Server) Handler() http.Handler {
 // Close stops the listeners, closes every connection and waits for the server's
 // goroutines to finish.
 func (s *Server) Close() error {
-	if !s.closed.CompareAndSwap(false, true) {
+	s.httpMu.Lock()
+	if s.closed.Load() {
+		s.httpMu.Unlock()
 		return nil
 	}
-	s.cancel()
-	s.httpMu.Lock()
+	s.closed.Store(true)
 	servers := s.httpSrv
 	s.httpSrv = nil
 	s.httpMu.Unlock()
+	s.cancel()
 	var errs []error
 	for _, hs := range servers {
 		if err := hs.Close(); err != nil {
@@ -140,11 +142,28 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// goBackground runs fn on a goroutine the server waits for in Close.
-func (s *Server) goBackground(fn func()) {
+// track counts a goroutine Close must wait for. It reports false once the server is
+// closed; the caller must then not start the work (and must not call untrack).
+func (s *Server) track() bool {
+	s.httpMu.Lock()
+	defer s.httpMu.Unlock()
+	if s.closed.Load() {
+		return false
+	}
 	s.conns.Add(1)
+	return true
+}
+
+func (s *Server) untrack() { s.conns.Done() }
+
+// goBackground runs fn on a goroutine the server waits for in Close. After Close it
+// does nothing.
+func (s *Server) goBackground(fn func()) {
+	if !s.track() {
+		return
+	}
 	go func() {
-		defer s.conns.Done()
+		defer s.untrack()
 		fn()
 	}()
 }
