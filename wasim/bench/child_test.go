@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,6 +30,10 @@ const childEnv = "WASIM_BENCH_SERVER"
 // benchSeed derives the identity of every benchmark server, so the benchmark process
 // pins one root key.
 var benchSeed = []byte("wasim bench identity v1")
+
+// profileEnv names a file prefix: each server child writes its CPU profile to
+// <prefix>.<pid> when it stops, for `go tool pprof`.
+const profileEnv = "WASIM_BENCH_CPUPROFILE"
 
 // childMaxLife bounds a server child whose parent never closes its stdin.
 const childMaxLife = 30 * time.Minute
@@ -52,6 +57,23 @@ type serverStats struct {
 // runChild serves a simulator until stdin closes (the parent ended) or childMaxLife
 // passes, and returns the exit code.
 func runChild() int {
+	if prefix := os.Getenv(profileEnv); prefix != "" {
+		f, err := os.Create(prefix + "." + strconv.Itoa(os.Getpid()))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench server: cpu profile:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench server: cpu profile:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
+	return serveChild()
+}
+
+func serveChild() int {
 	id, err := wire.NewIdentityFromSeed(benchSeed)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench server:", err)

@@ -18,5 +18,8 @@
 //
 //	go test -run '^$' -bench . -benchtime 1x ./bench
 //
+// With WASIM_BENCH_CPUPROFILE=<prefix> in the environment every server child writes
+// its CPU profile to <prefix>.<pid> when it stops.
+//
 // Results and the machine they came from are recorded in BENCHMARKS.md.
 package bench

@@ -134,16 +134,42 @@ func relayRing(ctx context.Context, devs []*rawDevice, perDevice int, seq *atomi
 	return time.Since(start), err
 }
 
-// phoneBurst makes each sender phone send perSender texts, spread round robin over
-// the devices' accounts, through the control API; the simulator encrypts every one
-// with the phone's Signal session. It waits until the devices received them all
-// (counted in stats) and returns the time taken.
-func phoneBurst(ctx context.Context, sim *simProc, senders []string, devs []*rawDevice, perSender int, stats *loadStats) (time.Duration, error) {
-	want := stats.received.Load() + int64(len(senders)*perSender)
-	start := time.Now()
+// phoneTargets assigns the devices to the sender phones: sender i writes to devices
+// i, i+len(senders), …, so each device hears from one phone.
+func phoneTargets(senders []string, devs []*rawDevice) [][]*rawDevice {
+	targets := make([][]*rawDevice, len(senders))
+	for j, d := range devs {
+		targets[j%len(senders)] = append(targets[j%len(senders)], d)
+	}
+	return targets
+}
+
+// phoneWarmUp has every sender write once to each of its devices, which sets up the
+// phones' Signal sessions (once per conversation, like on a real phone).
+func phoneWarmUp(ctx context.Context, sim *simProc, senders []string, targets [][]*rawDevice, stats *loadStats) error {
+	if err := phoneSend(ctx, sim, senders, targets, func(i int) int { return len(targets[i]) }, stats); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	return nil
+}
+
+// phoneSend makes sender i send count(i) texts round robin over targets[i] through
+// the control API; the simulator encrypts each with the phone's Signal session. It
+// waits until the devices received them all.
+func phoneSend(ctx context.Context, sim *simProc, senders []string, targets [][]*rawDevice, count func(i int) int, stats *loadStats) error {
+	total := 0
+	for i := range senders {
+		if len(targets[i]) > 0 {
+			total += count(i)
+		}
+	}
+	want := stats.received.Load() + int64(total)
 	err := forEach(ctx, len(senders), len(senders), func(ctx context.Context, i int) error {
-		for k := range perSender {
-			to := devs[(i+k*len(senders))%len(devs)]
+		if len(targets[i]) == 0 {
+			return nil
+		}
+		for k := range count(i) {
+			to := targets[i][k%len(targets[i])]
 			if _, err := sim.Control.SendMessage(ctx, senders[i], to.Phone, "bench "+strconv.Itoa(k)); err != nil {
 				return fmt.Errorf("phone %s sends: %w", senders[i], err)
 			}
@@ -151,17 +177,17 @@ func phoneBurst(ctx context.Context, sim *simProc, senders []string, devs []*raw
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
 	for stats.received.Load() < want {
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("devices received %d of %d phone messages: %w",
-				stats.received.Load()-want+int64(len(senders)*perSender), len(senders)*perSender, ctx.Err())
+			return fmt.Errorf("devices received %d of %d phone messages: %w",
+				stats.received.Load()-want+int64(total), total, ctx.Err())
 		case <-time.After(time.Millisecond):
 		}
 	}
-	return time.Since(start), nil
+	return nil
 }
 
 // hold keeps every device pinging at interval (with ±25 % jitter, like whatsmeow's

@@ -46,14 +46,30 @@ func TestRawDevicesLinkRelayAndPing(t *testing.T) {
 	}
 	waitFor(t, "server acks for every sent message", func() bool { return stats.acks.Load() == 2*perDevice })
 
-	// The third phone writes to the first device; the device's receipt reaches the phone.
-	if _, err := phoneBurst(ctx, sim, phones[2:], devs[:1], 1, stats); err != nil {
+	// The third phone writes twice to the first device (a pkmsg that sets up the
+	// session, then another); the device's receipts reach the phone.
+	senders := phones[2:]
+	targets := phoneTargets(senders, devs[:1])
+	if err := phoneWarmUp(ctx, sim, senders, targets, stats); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the phone to record the device's delivery receipt", func() bool {
+	if err := phoneSend(ctx, sim, senders, targets, func(int) int { return 1 }, stats); err != nil {
+		t.Fatal(err)
+	}
+	if got := stats.received.Load(); got != 2*perDevice+2 {
+		t.Fatalf("devices received %d messages in all, want %d", got, 2*perDevice+2)
+	}
+	waitFor(t, "the phone to record the device's delivery receipts", func() bool {
 		sent, err := sim.Control.Sent(ctx, phones[2])
-		return err == nil && len(sent) == 1 && len(sent[0].Receipts) == 1 &&
-			sent[0].Receipts[0].Type == "delivered" && sent[0].Receipts[0].From == devs[0].JID.String()
+		if err != nil || len(sent) != 2 {
+			return false
+		}
+		for _, m := range sent {
+			if len(m.Receipts) != 1 || m.Receipts[0].Type != "delivered" || m.Receipts[0].From != devs[0].JID.String() {
+				return false
+			}
+		}
+		return true
 	})
 
 	for _, d := range devs {
