@@ -73,6 +73,18 @@ type loopState struct {
 // written with every status update. Errors: CodeNotFound when the session does not
 // exist, CodeInvalid for a bad Config or missing dependency.
 func New(ctx context.Context, key core.SessionKey, fence int64, cfg Config, deps Deps) (*Supervisor, error) {
+	s, err := newSupervisor(ctx, key, fence, cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.sendLoop()
+	go s.run()
+	return s, nil
+}
+
+// newSupervisor builds a supervisor without starting its goroutines.
+func newSupervisor(ctx context.Context, key core.SessionKey, fence int64, cfg Config, deps Deps) (*Supervisor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, core.WrapError(core.CodeInvalid, err, "invalid session configuration")
 	}
@@ -101,9 +113,6 @@ func New(ctx context.Context, key core.SessionKey, fence int64, cfg Config, deps
 	s.sess = sess
 	s.bo = backoff.New(deps.Rand)
 	s.live.init(sess.Status)
-	s.wg.Add(1)
-	go s.sendLoop()
-	go s.run()
 	return s, nil
 }
 
