@@ -159,7 +159,12 @@ func (m *Manager) goBackground(fn func()) bool {
 // key lock.
 func (m *Manager) ensure(ctx context.Context, key core.SessionKey, wait time.Duration) (*entry, error) {
 	if e := m.lookup(key); e != nil {
-		return e, nil
+		select {
+		case <-e.sup.Done():
+			m.drop(key, e) // it stopped on its own (the session was deleted underneath it)
+		default:
+			return e, nil
+		}
 	}
 	if _, err := m.deps.State.GetSession(ctx, key); err != nil {
 		return nil, err

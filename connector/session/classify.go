@@ -11,6 +11,7 @@ import (
 	"go.mau.fi/whatsmeow/socket"
 	"go.mau.fi/whatsmeow/types/events"
 
+	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
 )
 
@@ -139,5 +140,5 @@ func classifyConnectError(err error) outcome {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return retry(CodeConnectTimeout, "connecting to WhatsApp timed out")
 	}
-	return retry(CodeConnectFailed, "could not connect to WhatsApp: "+err.Error())
+	return retry(CodeConnectFailed, "could not connect to WhatsApp: "+wa.Redact(err.Error()))
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 
+	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
 )
 
@@ -62,7 +63,7 @@ func (s *Supervisor) finishLogout(serverErr error) {
 	s.wipeDevice()
 	msg := "logged out on request"
 	if serverErr != nil {
-		s.log.Warn("session_logout_local_only", "error", serverErr)
+		s.log.Warn("session_logout_local_only", "error", wa.Redact(serverErr.Error()))
 		msg = "logged out here, but WhatsApp could not be told; the phone may list the device until it expires"
 	}
 	if r.kind == reqDelete {

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
 )
 
@@ -56,7 +57,7 @@ func (s *Supervisor) handleLoopEvent(e any) {
 	case connectResult:
 		if e.gen == s.gen && s.cli != nil {
 			if o := classifyConnectError(e.err); o.action == actRetry {
-				s.log.Warn("session_connect_failed", "error", e.err)
+				s.log.Warn("session_connect_failed", "error", wa.Redact(e.err.Error()))
 				s.onRetry(o)
 			}
 		}

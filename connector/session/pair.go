@@ -60,7 +60,7 @@ func (s *Supervisor) onPairResult(res pairResult) {
 	s.pairBusy = false
 	switch {
 	case res.err != nil:
-		s.log.Warn("session_pair_code_failed", "error", res.err)
+		s.log.Warn("session_pair_code_failed", "error", wa.Redact(res.err.Error()))
 		res.req.answer("", pairError(res.err))
 	case res.gen != s.gen || s.cli == nil:
 		res.req.answer("", ErrStopped)

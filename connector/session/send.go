@@ -124,9 +124,9 @@ func (s *Supervisor) sendOne(p core.SendPayload) bool {
 	_, err = cli.SendMessage(sctx, jid, &waE2E.Message{Conversation: proto.String(text)},
 		whatsmeow.SendRequestExtra{ID: types.MessageID(m.ID)})
 	if err != nil {
-		log.Warn("message_send_failed", "to", wa.MaskJID(to), "error", err)
+		log.Warn("message_send_failed", "to", wa.MaskJID(to), "error", wa.Redact(err.Error()))
 		if s.ctx.Err() == nil {
-			s.finishSend(m.ID, core.MessageFailed, "WhatsApp did not accept the message: "+err.Error())
+			s.finishSend(m.ID, core.MessageFailed, "WhatsApp did not accept the message: "+wa.Redact(err.Error()))
 		}
 		return true
 	}

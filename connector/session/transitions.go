@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"time"
 
 	"go.mau.fi/whatsmeow"
@@ -134,9 +135,9 @@ func (s *Supervisor) onStop(o outcome) {
 		s.reconnect.set(after)
 	}
 	// A ban or an outdated client may clear up (expiry, upgrade): stay desired.
-	desired := s.sess.Desired && (o.status == core.StatusBanned || o.status == core.StatusOutdated)
+	keep := o.status == core.StatusBanned || o.status == core.StatusOutdated
 	s.write(func(x *core.Session) {
-		x.Status, x.RetryAt, x.Desired = o.status, retryAt, desired
+		x.Status, x.RetryAt, x.Desired = o.status, retryAt, x.Desired && keep
 		x.LastError = &core.ErrorInfo{Code: o.code, Message: o.message, At: now}
 		if o.wipe {
 			x.JID, x.PushName, x.ConnectedAt = "", "", nil
@@ -175,7 +176,7 @@ func (s *Supervisor) onQR(item whatsmeow.QRChannelItem) {
 		}
 		s.onStop(stop(core.StatusDisconnected, CodeQRTimeout, "no QR code was scanned in time; connect again for a new one"))
 	case whatsmeow.QRChannelEventError:
-		s.log.Warn("session_pair_error", "error", item.Error)
+		s.log.Warn("session_pair_error", "error", wa.Redact(fmt.Sprint(item.Error)))
 	}
 }
 
