@@ -223,3 +223,29 @@ func TestRedeliveredSendNeverSendsTwice(t *testing.T) {
 		t.Errorf("bob received the message %d times, want once", n)
 	}
 }
+
+func TestSendsArePacedPerSession(t *testing.T) {
+	h := newHarness(t)
+	cfg := h.config("c1")
+	cfg.Session.SendInterval = 400 * time.Millisecond
+	h.start(cfg, nil)
+	alice := h.phone("15550001111", "Alice")
+	bob := h.phone("15550002222", "Bob")
+	key := h.link("main", alice).Key()
+
+	var ids []string
+	for i := range 3 {
+		p := h.queueMessage(key, bob.JID, "paced "+string(rune('1'+i)))
+		ids = append(ids, p.MessageID)
+		h.command(core.CmdSendMessage, key, p)
+	}
+	var sentAt []time.Time
+	for _, id := range ids {
+		sentAt = append(sentAt, h.waitMessage(key, id, core.MessageSent).UpdatedAt)
+	}
+	for i := 1; i < len(sentAt); i++ {
+		if gap := sentAt[i].Sub(sentAt[i-1]); gap < cfg.Session.SendInterval*9/10 {
+			t.Errorf("send %d followed the previous one after %v, want at least %v", i+1, gap, cfg.Session.SendInterval)
+		}
+	}
+}

@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 // harness is one simulator, one state store, one bus and one whatsmeow key store;
 // managers come and go on top of them as connectors would.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	sim     *simtest.Sim
 	state   *memstate.State
 	bus     *membus.Bus
@@ -54,7 +54,7 @@ type harness struct {
 	events []core.Event
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{
 		t:       t,
@@ -81,14 +81,14 @@ func newHarness(t *testing.T) *harness {
 }
 
 // testLogger writes the connector's logs to the test log when WAGATE_TEST_LOG is set.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("WAGATE_TEST_LOG") == "" {
 		return slog.New(slog.DiscardHandler)
 	}
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -189,7 +189,7 @@ func (h *harness) stop(c *connector) {
 	}
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*waitFor)
 	t.Cleanup(cancel)
 	return ctx
@@ -220,7 +220,7 @@ func (h *harness) command(typ core.CommandType, key core.SessionKey, payload any
 }
 
 // eventually polls cond every 20 ms until it returns "" (done) or waitFor passes.
-func eventually(t *testing.T, what string, cond func() string) {
+func eventually(t testing.TB, what string, cond func() string) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
 	last := ""
