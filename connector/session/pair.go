@@ -38,12 +38,12 @@ func (s *Supervisor) linked() bool {
 
 // servePairs starts the next pending pair-code request once a QR code was shown.
 func (s *Supervisor) servePairs() {
-	if s.pairBusy || len(s.pendingPairs) == 0 || !s.qrShown || s.cli == nil {
+	if s.pairBusy != nil || len(s.pendingPairs) == 0 || !s.qrShown || s.cli == nil {
 		return
 	}
 	r := s.pendingPairs[0]
 	s.pendingPairs = s.pendingPairs[1:]
-	s.pairBusy = true
+	s.pairBusy = r
 	cli, gen := s.cli, s.gen
 	s.wg.Add(1)
 	go func() {
@@ -57,7 +57,10 @@ func (s *Supervisor) servePairs() {
 
 // onPairResult answers a pair-code request and moves the session to pairing.
 func (s *Supervisor) onPairResult(res pairResult) {
-	s.pairBusy = false
+	if res.req != s.pairBusy {
+		return // already answered when the session stopped
+	}
+	s.pairBusy = nil
 	switch {
 	case res.err != nil:
 		s.log.Warn("session_pair_code_failed", "error", wa.Redact(res.err.Error()))
@@ -86,10 +89,15 @@ func pairError(err error) error {
 	return core.WrapError(core.CodeConnectorUnavailable, err, "the pairing request could not be sent; try again")
 }
 
-// failPairs answers every pending pair-code request with err.
+// failPairs answers every pending pair-code request with err, including one whose
+// code WhatsApp is being asked for (its late result is then ignored).
 func (s *Supervisor) failPairs(err error) {
 	for _, r := range s.pendingPairs {
 		r.answer("", err)
 	}
 	s.pendingPairs = nil
+	if s.pairBusy != nil {
+		s.pairBusy.answer("", err)
+		s.pairBusy = nil
+	}
 }

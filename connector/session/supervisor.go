@@ -61,7 +61,7 @@ type loopState struct {
 	qrShown         bool
 	qrUntil         time.Time
 	pendingPairs    []*request
-	pairBusy        bool
+	pairBusy        *request // the pair-code request WhatsApp is being asked for
 	logoutReq       *request
 	logoutBusy      bool
 	resumed         bool // queued messages left by an earlier run were re-enqueued
