@@ -32,7 +32,7 @@ const childEnv = "WASIM_BENCH_SERVER"
 var benchSeed = []byte("wasim bench identity v1")
 
 // profileEnv names a file prefix: each server child writes its CPU profile to
-// <prefix>.<pid> when it stops, for `go tool pprof`.
+// <prefix>.<pid> when it stops, for pprof.
 const profileEnv = "WASIM_BENCH_CPUPROFILE"
 
 // childMaxLife bounds a server child whose parent never closes its stdin.
@@ -79,7 +79,10 @@ func serveChild() int {
 		fmt.Fprintln(os.Stderr, "bench server:", err)
 		return 2
 	}
-	srv, err := server.New(server.WithIdentity(id), server.WithLogger(slog.New(slog.DiscardHandler)))
+	// Strict mode: anything the load generator sends that whatsmeow would not shows
+	// up at /_sim/violations, which startSim checks when the benchmark ends.
+	srv, err := server.New(server.WithIdentity(id), server.WithStrict(true),
+		server.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench server:", err)
 		return 2
@@ -189,7 +192,11 @@ func startSim(tb testing.TB) *simProc {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	var sim *simProc
 	tb.Cleanup(func() {
+		if sim != nil {
+			sim.checkViolations(tb)
+		}
 		_ = stdin.Close()
 		select {
 		case <-exited:
@@ -218,11 +225,44 @@ func startSim(tb testing.TB) *simProc {
 	case <-time.After(30 * time.Second):
 		tb.Fatal("server child did not start within 30 s")
 	}
-	return &simProc{
+	sim = &simProc{
 		Addr:    addrs.Addr,
 		Control: simtest.NewClient("http://" + addrs.Addr),
 		stats:   "http://" + addrs.Stats + "/",
 		http:    &http.Client{Timeout: 30 * time.Second},
+	}
+	return sim
+}
+
+// checkViolations fails the benchmark when the simulator recorded strict-mode
+// violations: then the load was not what whatsmeow sends.
+func (p *simProc) checkViolations(tb testing.TB) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.Addr+"/_sim/violations", nil)
+	if err != nil {
+		tb.Errorf("build violations request: %v", err)
+		return
+	}
+	resp, err := p.http.Do(req)
+	if err != nil {
+		tb.Errorf("simulator violations: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Violations []struct {
+			Device string `json:"device"`
+			Reason string `json:"reason"`
+		} `json:"violations"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		tb.Errorf("decode simulator violations: %v", err)
+		return
+	}
+	if n := len(body.Violations); n > 0 {
+		tb.Errorf("simulator recorded %d strict-mode violation(s), first: %+v", n, body.Violations[0])
 	}
 }
 
