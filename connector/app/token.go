@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/wagate/wagate/functions/apigw"
@@ -36,21 +37,31 @@ func LoadOrCreateToken(path string) (token string, created bool, err error) {
 	var b [tokenBytes]byte
 	_, _ = rand.Read(b[:]) // never fails: crypto/rand.Read documents that it always fills b
 	token = base64.RawURLEncoding.EncodeToString(b[:])
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		// Another process created it first: use theirs.
-		token, err = readToken(path)
-		return token, false, err
-	}
+	// Write a temporary file, then link it into place: the link fails if the file
+	// exists, so concurrent starts agree on one token and never read a half-written one.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".token-*")
 	if err != nil {
 		return "", false, fmt.Errorf("create token file: %w", err)
 	}
-	if _, err := f.WriteString(token + "\n"); err != nil {
-		_ = f.Close()
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		_ = tmp.Close()
+		return "", false, fmt.Errorf("create token file: %w", err)
+	}
+	if _, err := tmp.WriteString(token + "\n"); err != nil {
+		_ = tmp.Close()
 		return "", false, fmt.Errorf("write token file: %w", err)
 	}
-	if err := f.Close(); err != nil {
+	if err := tmp.Close(); err != nil {
 		return "", false, fmt.Errorf("write token file: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			// Another process created it first: use theirs.
+			token, err = readToken(path)
+			return token, false, err
+		}
+		return "", false, fmt.Errorf("create token file: %w", err)
 	}
 	return token, true, nil
 }

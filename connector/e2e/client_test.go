@@ -221,13 +221,27 @@ func (s *stream) read(r io.Reader) {
 	}
 }
 
+// mark returns how many events were recorded so far: pass it to waitFrom to look
+// only at later events.
+func (s *stream) mark() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.events)
+}
+
 // waitFor returns the first recorded event (from the start of the stream) for which
 // match is true, failing the test after timeout.
 func (s *stream) waitFor(t testing.TB, timeout time.Duration, what string, match func(core.Event) bool) core.Event {
 	t.Helper()
+	return s.waitFrom(t, 0, timeout, what, match)
+}
+
+// waitFrom is waitFor looking at the events recorded from index from on.
+func (s *stream) waitFrom(t testing.TB, from int, timeout time.Duration, what string, match func(core.Event) bool) core.Event {
+	t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	for i := 0; ; {
+	for i := from; ; {
 		s.mu.Lock()
 		if s.err != nil {
 			s.mu.Unlock()

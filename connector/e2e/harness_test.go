@@ -104,52 +104,52 @@ func (e *env) restart() {
 	e.run()
 }
 
-// ctx returns a context for one control call.
-func (e *env) ctx() context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	e.t.Cleanup(cancel)
-	return ctx
+// ctx returns a context for one control call of the simulator.
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
 }
 
 // phone creates a simulator phone and returns its number.
-func (e *env) phone(number, name string) string {
-	e.t.Helper()
-	if _, err := e.sim.Control.CreatePhone(e.ctx(), number, name); err != nil {
-		e.t.Fatalf("create phone %s: %v", number, err)
+func (e *env) phone(t testing.TB, number, name string) string {
+	t.Helper()
+	if _, err := e.sim.Control.CreatePhone(ctx(t), number, name); err != nil {
+		t.Fatalf("create phone %s: %v", number, err)
 	}
 	return number
 }
 
 // createSession creates a session with default settings.
-func (e *env) createSession(id string) core.Session {
-	e.t.Helper()
+func (e *env) createSession(t testing.TB, id string) core.Session {
+	t.Helper()
 	var s core.Session
-	e.api.mustJSON(e.t, "PUT", "/v1/sessions/"+id, map[string]any{"displayName": "Desk " + id}, 201, &s)
+	e.api.mustJSON(t, "PUT", "/v1/sessions/"+id, map[string]any{"displayName": "Desk " + id}, 201, &s)
 	return s
 }
 
 // waitStatus polls the session until its status is want, failing the test if
 // it does not get there within timeout.
-func (e *env) waitStatus(id string, want core.Status, timeout time.Duration) core.Session {
-	e.t.Helper()
+func (e *env) waitStatus(t testing.TB, id string, want core.Status, timeout time.Duration) core.Session {
+	t.Helper()
 	var s core.Session
-	eventually(e.t, timeout, fmt.Sprintf("session %s to be %s", id, want), func() (bool, string) {
-		s = e.api.session(e.t, id)
+	eventually(t, timeout, fmt.Sprintf("session %s to be %s", id, want), func() (bool, string) {
+		s = e.api.session(t, id)
 		return s.Status == want, describe(s)
 	})
 	return s
 }
 
 // qrCode waits for the session's QR code and returns it.
-func (e *env) qrCode(id string) string {
-	e.t.Helper()
+func (e *env) qrCode(t testing.TB, id string) string {
+	t.Helper()
 	var qr core.QR
-	eventually(e.t, linkTimeout, "a QR code for "+id, func() (bool, string) {
-		r := e.api.do(e.t, "GET", "/v1/sessions/"+id+"/qr", nil, "Accept", "application/json")
+	eventually(t, linkTimeout, "a QR code for "+id, func() (bool, string) {
+		r := e.api.do(t, "GET", "/v1/sessions/"+id+"/qr", nil, "Accept", "application/json")
 		if r.status != 200 {
 			return false, r.String()
 		}
-		r.decode(e.t, &qr)
+		r.decode(t, &qr)
 		return qr.Code != "", r.String()
 	})
 	return qr.Code
@@ -157,23 +157,23 @@ func (e *env) qrCode(id string) string {
 
 // link creates a session, connects it and scans its QR code with phone; it returns
 // the connected session.
-func (e *env) link(id, phone string) core.Session {
-	e.t.Helper()
-	e.createSession(id)
-	e.api.mustJSON(e.t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
-	code := e.qrCode(id)
-	if _, err := e.sim.Control.Scan(e.ctx(), phone, code); err != nil {
-		e.t.Fatalf("phone %s scans the QR of %s: %v", phone, id, err)
+func (e *env) link(t testing.TB, id, phone string) core.Session {
+	t.Helper()
+	e.createSession(t, id)
+	e.api.mustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
+	code := e.qrCode(t, id)
+	if _, err := e.sim.Control.Scan(ctx(t), phone, code); err != nil {
+		t.Fatalf("phone %s scans the QR of %s: %v", phone, id, err)
 	}
-	return e.waitStatus(id, core.StatusConnected, linkTimeout)
+	return e.waitStatus(t, id, core.StatusConnected, linkTimeout)
 }
 
 // deviceConnected reports whether the simulator has a live connection for jid.
-func (e *env) deviceConnected(jid string) (connected, exists bool) {
-	e.t.Helper()
-	devs, err := e.sim.Control.Devices(e.ctx())
+func (e *env) deviceConnected(t testing.TB, jid string) (connected, exists bool) {
+	t.Helper()
+	devs, err := e.sim.Control.Devices(ctx(t))
 	if err != nil {
-		e.t.Fatalf("list simulator devices: %v", err)
+		t.Fatalf("list simulator devices: %v", err)
 	}
 	for _, d := range devs {
 		if d.JID == jid {

@@ -28,18 +28,18 @@ const (
 // a message, follow its receipts and receive a reply, live on the event stream.
 func TestLinkByQRThenMessagesFlow(t *testing.T) {
 	e := start(t)
-	alice, bob := e.phone(alicePhone, "Alice"), e.phone(bobPhone, "Bob")
+	alice, bob := e.phone(t, alicePhone, "Alice"), e.phone(t, bobPhone, "Bob")
 	events := e.api.events(t)
 
-	created := e.createSession("desk")
+	created := e.createSession(t, "desk")
 	if created.Status != core.StatusNew || created.Tenant != "default" {
 		t.Fatalf("new session: %s tenant=%q, want status new for tenant default", describe(created), created.Tenant)
 	}
 	var accepted core.Session
 	e.api.mustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, &accepted)
-	e.waitStatus("desk", core.StatusQR, linkTimeout)
+	e.waitStatus(t, "desk", core.StatusQR, linkTimeout)
 
-	code := e.qrCode("desk")
+	code := e.qrCode(t, "desk")
 	if !strings.HasPrefix(code, "2@") || strings.Count(code, ",") != 3 {
 		t.Fatalf("QR code %q is not a WhatsApp linking code", code)
 	}
@@ -61,15 +61,15 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 	}
 	// Codes rotate: the image shows the code of its moment, the same or the next one.
 	imgCode := decodeQR(t, img.body)
-	if imgCode != qr.Code && imgCode != e.qrCode("desk") {
+	if imgCode != qr.Code && imgCode != e.qrCode(t, "desk") {
 		t.Errorf("the PNG encodes %q, which was never the session's code", imgCode)
 	}
 
-	dev, err := e.sim.Control.Scan(e.ctx(), alice, e.qrCode("desk"))
+	dev, err := e.sim.Control.Scan(ctx(t), alice, e.qrCode(t, "desk"))
 	if err != nil {
 		t.Fatalf("scan: %v", err)
 	}
-	linked := e.waitStatus("desk", core.StatusConnected, linkTimeout)
+	linked := e.waitStatus(t, "desk", core.StatusConnected, linkTimeout)
 	if linked.JID != dev.JID || !strings.HasPrefix(linked.JID, alice+":") {
 		t.Errorf("linked session jid %q, want the phone's new device %q", linked.JID, dev.JID)
 	}
@@ -86,7 +86,7 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 		t.Fatalf("accepted message: %+v, want an outgoing queued message with an id", sent)
 	}
 	eventually(t, eventTimeout, "Bob to receive the message", func() (bool, string) {
-		got, err := e.sim.Control.Messages(e.ctx(), bob)
+		got, err := e.sim.Control.Messages(ctx(t), bob)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -100,12 +100,12 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 		}
 		return false, "not yet among " + summarize(got)
 	})
-	e.waitMessage("desk", sent.ID, core.MessageSent)
+	e.waitMessage(t, "desk", sent.ID, core.MessageSent)
 	for _, st := range []core.MessageStatus{core.MessageDelivered, core.MessageRead} {
-		if err := e.sim.Control.Receipt(e.ctx(), bob, sent.ID, string(st)); err != nil {
+		if err := e.sim.Control.Receipt(ctx(t), bob, sent.ID, string(st)); err != nil {
 			t.Fatalf("Bob sends a %s receipt: %v", st, err)
 		}
-		e.waitMessage("desk", sent.ID, st)
+		e.waitMessage(t, "desk", sent.ID, st)
 		events.waitFor(t, eventTimeout, "message.status "+string(st), func(ev core.Event) bool {
 			var m core.Message
 			return ev.Type == core.EventMessageStatus && json.Unmarshal(ev.Data, &m) == nil &&
@@ -115,7 +115,7 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 
 	// Receive: the reply is in the inbox and on the event stream.
 	reply := "hi Alice, Bob here " + core.NewID()[:8]
-	replyID, err := e.sim.Control.SendMessage(e.ctx(), bob, alice, reply)
+	replyID, err := e.sim.Control.SendMessage(ctx(t), bob, alice, reply)
 	if err != nil {
 		t.Fatalf("Bob replies: %v", err)
 	}
@@ -162,14 +162,14 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 // comes back connected on its own, without a new QR code, and messages still flow.
 func TestRestartKeepsTheLink(t *testing.T) {
 	e := start(t)
-	alice, bob := e.phone(alicePhone, "Alice"), e.phone(bobPhone, "Bob")
-	before := e.link("desk", alice)
+	alice, bob := e.phone(t, alicePhone, "Alice"), e.phone(t, bobPhone, "Bob")
+	before := e.link(t, "desk", alice)
 	first := e.api.send(t, "desk", bob, "before the restart")
-	e.waitMessage("desk", first.ID, core.MessageSent)
+	e.waitMessage(t, "desk", first.ID, core.MessageSent)
 
 	e.restart()
 	events := e.api.events(t)
-	after := e.waitStatus("desk", core.StatusConnected, linkTimeout)
+	after := e.waitStatus(t, "desk", core.StatusConnected, linkTimeout)
 	if after.JID != before.JID {
 		t.Errorf("after the restart the session is %q, want the same device %q", after.JID, before.JID)
 	}
@@ -179,7 +179,7 @@ func TestRestartKeepsTheLink(t *testing.T) {
 		}
 	}
 	eventually(t, linkTimeout, "the simulator to see the device connected", func() (bool, string) {
-		c, ok := e.deviceConnected(before.JID)
+		c, ok := e.deviceConnected(t, before.JID)
 		return c && ok, "not connected"
 	})
 	if got := e.api.messages(t, "desk", core.DirectionOut); len(got) != 1 || got[0].ID != first.ID {
@@ -187,7 +187,7 @@ func TestRestartKeepsTheLink(t *testing.T) {
 	}
 	second := e.api.send(t, "desk", bob, "after the restart")
 	eventually(t, eventTimeout, "Bob to receive the message sent after the restart", func() (bool, string) {
-		got, err := e.sim.Control.Messages(e.ctx(), bob)
+		got, err := e.sim.Control.Messages(ctx(t), bob)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -196,11 +196,11 @@ func TestRestartKeepsTheLink(t *testing.T) {
 }
 
 // waitMessage polls a message until its status is want.
-func (e *env) waitMessage(id, msgID string, want core.MessageStatus) core.Message {
-	e.t.Helper()
+func (e *env) waitMessage(t testing.TB, id, msgID string, want core.MessageStatus) core.Message {
+	t.Helper()
 	var m core.Message
-	eventually(e.t, eventTimeout, "message "+msgID+" to be "+string(want), func() (bool, string) {
-		e.api.mustJSON(e.t, "GET", "/v1/sessions/"+id+"/messages/"+msgID, nil, 200, &m)
+	eventually(t, eventTimeout, "message "+msgID+" to be "+string(want), func() (bool, string) {
+		e.api.mustJSON(t, "GET", "/v1/sessions/"+id+"/messages/"+msgID, nil, 200, &m)
 		return m.Status == want, string(m.Status) + " " + m.Error
 	})
 	return m
