@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // MaxCheckTimeout is the longest any single check may take.
@@ -76,6 +77,9 @@ type Runner struct {
 	// Logger gets one line per check (event=diagnostics_check) and a summary
 	// (event=diagnostics_report); nil discards them.
 	Logger *slog.Logger
+	// Metrics gets, per run, DiagnosticsRuns by outcome and DiagnosticsCheckFailures
+	// by check; nil records nothing.
+	Metrics metrics.Emitter
 }
 
 // run is one Run of a Runner with its defaults filled in.
@@ -129,6 +133,7 @@ func (r *Runner) Run(ctx context.Context, reason string) core.Report {
 	if !rep.OK {
 		level, outcome = slog.LevelWarn, "fail"
 	}
+	record(metrics.Or(r.Metrics), outcome, rep.Checks)
 	x.log.LogAttrs(ctx, level, "diagnostics report",
 		slog.String("event", "diagnostics_report"),
 		slog.String("outcome", outcome),
@@ -137,6 +142,16 @@ func (r *Runner) Run(ctx context.Context, reason string) core.Report {
 		slog.Float64("duration_ms", ms(rep.FinishedAt.Sub(rep.StartedAt))),
 	)
 	return rep
+}
+
+// record counts the run by outcome and each failed check by kind.
+func record(m metrics.Emitter, outcome string, checks []core.Check) {
+	m.Count(metrics.DiagnosticsRuns, 1, metrics.D(metrics.DimOutcome, outcome))
+	for _, c := range checks {
+		if c.Outcome == core.OutcomeFail {
+			m.Count(metrics.DiagnosticsCheckFailures, 1, metrics.D(metrics.DimCheck, string(c.Kind)))
+		}
+	}
 }
 
 // prepare fills in the defaults of one run.
