@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // Options configure a Taker.
@@ -32,6 +33,8 @@ type Options struct {
 	Now func() time.Time
 	// Log receives lease events; nil discards them.
 	Log *slog.Logger
+	// Metrics counts LeaseTakeovers; nil records nothing.
+	Metrics metrics.Emitter
 }
 
 // Taker acquires session leases for one owner.
@@ -63,6 +66,7 @@ func NewTaker(opts Options) (*Taker, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	opts.Metrics = metrics.Or(opts.Metrics)
 	return &Taker{opts: opts}, nil
 }
 
@@ -84,7 +88,7 @@ func (t *Taker) Acquire(ctx context.Context, key core.SessionKey) (*Held, error)
 		waiting     bool
 	)
 	for {
-		take, expect := false, int64(0)
+		take, takeover, expect := false, false, int64(0)
 		cur, err := t.opts.Store.ReadLease(ctx, key)
 		observed := t.opts.Now()
 		switch {
@@ -109,7 +113,7 @@ func (t *Taker) Acquire(ctx context.Context, key core.SessionKey) (*Held, error)
 					waiting = true
 				}
 			} else if observed.Sub(seenAt) >= d {
-				take, expect = true, cur.Version
+				take, takeover, expect = true, true, cur.Version
 				log.Warn("lease_taking_over", "holder", cur.Owner, "unchanged_for", observed.Sub(seenAt))
 			}
 		}
@@ -117,6 +121,9 @@ func (t *Taker) Acquire(ctx context.Context, key core.SessionKey) (*Held, error)
 			start := t.opts.Now()
 			l, err := t.opts.Store.TakeLease(ctx, key, t.opts.Owner, t.opts.Duration, expect)
 			if err == nil {
+				if takeover {
+					t.opts.Metrics.Count(metrics.LeaseTakeovers, 1)
+				}
 				log.Info("lease_taken", "fence", l.Fence)
 				return newHeld(t, l, start), nil
 			}
