@@ -35,7 +35,7 @@ build: ## build the binaries into bin/
 # Quality
 
 .PHONY: test
-test: vet browser-deps ## run every test (race detector, simulator, browser, AWS emulators)
+test: vet browser-deps lint-template ## run every test (race detector, simulator, browser, AWS emulators)
 	@started=; scripts/emulators.sh status >/dev/null 2>&1 || { scripts/emulators.sh start && started=1; } || exit 1; \
 	trap 'if [ -n "$$started" ]; then "$(CURDIR)/scripts/emulators.sh" stop; fi' EXIT; \
 	source <(scripts/emulators.sh env); \
@@ -80,3 +80,33 @@ browser-deps:
 	@command -v node >/dev/null || { echo "browser test needs Node.js 20+ (apt-get install nodejs npm)"; exit 1; }
 	@if [ -f web/e2e/package-lock.json ] && [ ! -d web/e2e/node_modules/playwright-core ]; then \
 		echo "==> npm ci in web/e2e"; (cd web/e2e && npm ci --no-audit --no-fund --silent); fi
+
+# ---------------------------------------------------------------------------
+# Serverless: Lambda builds for SAM and the template check.
+# `sam build` (BuildMethod: makefile, CodeUri: ./) runs build-<LogicalId> with
+# ARTIFACTS_DIR set; each target builds one function's bootstrap for
+# provided.al2023 on arm64. LAMBDAS maps LogicalId=cmd directory.
+
+LAMBDAS := ApiSessionsFunction=api-sessions ApiQrFunction=api-qr ApiMessagesFunction=api-messages \
+	ApiDiagnosticsFunction=api-diagnostics EventsConsumerFunction=events-consumer
+LAMBDA_TARGETS := $(foreach l,$(LAMBDAS),build-$(firstword $(subst =, ,$(l))))
+lambda_cmd = $(lastword $(subst =, ,$(filter $(1)=%,$(LAMBDAS))))
+
+.PHONY: $(LAMBDA_TARGETS)
+$(LAMBDA_TARGETS): build-%:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it; or run make build-lambdas)"; exit 1; }
+	cd functions && GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+		-o $(abspath $(ARTIFACTS_DIR))/bootstrap ./cmd/$(call lambda_cmd,$*)
+
+.PHONY: build-lambdas
+build-lambdas: ## build every Lambda function into bin/lambda/<name>/bootstrap and print the sizes
+	@set -e; for l in $(LAMBDAS); do id=$${l%%=*}; name=$${l#*=}; \
+		$(MAKE) --no-print-directory -s build-$$id ARTIFACTS_DIR=$(BIN)/lambda/$$name >/dev/null; \
+		size=$$(stat -c %s $(BIN)/lambda/$$name/bootstrap); \
+		awk -v n="$$name" -v s="$$size" 'BEGIN { printf "%-16s %9d bytes  %5.2f MiB\n", n, s, s/1048576 }'; \
+	done
+
+.PHONY: lint-template
+lint-template: ## check template.yaml with cfn-lint
+	@command -v cfn-lint >/dev/null || { echo "cfn-lint not found: pip install cfn-lint (1.51 or later)"; exit 1; }
+	cfn-lint template.yaml

@@ -2,7 +2,6 @@ package lambdaapi
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -11,14 +10,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/wagate/wagate/core/dynamo"
 	"github.com/wagate/wagate/core/sqsbus"
 	"github.com/wagate/wagate/functions/apigw"
+	"github.com/wagate/wagate/functions/internal/awsenv"
 )
 
 // LambdaHandler handles one API Gateway HTTP API (payload 2.0) event.
@@ -51,7 +48,7 @@ func Handler(h http.Handler) LambdaHandler {
 // what to fix.
 func Main(function string) {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", function)
-	h, err := build(context.Background(), os.Getenv, log)
+	h, err := build(os.Getenv, log)
 	if err != nil {
 		log.Error("start_failed", "error", err.Error())
 		os.Exit(1)
@@ -60,17 +57,17 @@ func Main(function string) {
 }
 
 // build wires the server from the environment.
-func build(ctx context.Context, getenv func(string) string, log *slog.Logger) (LambdaHandler, error) {
+func build(getenv func(string) string, log *slog.Logger) (LambdaHandler, error) {
 	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Config(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+		return nil, err
 	}
-	state := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.StateTable)
-	bus := sqsbus.New(sqs.NewFromConfig(awsCfg), cfg.CommandsQueueURL, "", log)
+	state := dynamo.New(awsenv.DynamoDB(awsCfg, getenv), cfg.StateTable)
+	bus := sqsbus.New(awsenv.SQS(awsCfg, getenv), cfg.CommandsQueueURL, "", log)
 	srv, err := apigw.New(apigw.Server{
 		State:    state,
 		Commands: bus,

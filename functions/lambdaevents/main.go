@@ -1,18 +1,15 @@
 package lambdaevents
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/core/dynamo"
+	"github.com/wagate/wagate/functions/internal/awsenv"
 	"github.com/wagate/wagate/functions/webhook"
 )
 
@@ -75,7 +72,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // stops the process with a log line saying what to fix.
 func Main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", "events-consumer")
-	c, err := build(context.Background(), os.Getenv, log)
+	c, err := build(os.Getenv, log)
 	if err != nil {
 		log.Error("start_failed", "error", err.Error())
 		os.Exit(1)
@@ -83,25 +80,25 @@ func Main() {
 	lambda.Start(c.Handle)
 }
 
-func build(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Consumer, error) {
+func build(getenv func(string) string, log *slog.Logger) (*Consumer, error) {
 	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Config(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+		return nil, err
 	}
 	d, err := webhook.New(webhook.Options{Secret: cfg.WebhookSecret, AllowPrivate: cfg.AllowPrivate})
 	if err != nil {
 		return nil, err
 	}
 	c := &Consumer{
-		Notifier: &webhook.Notifier{Sessions: dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.StateTable), Sender: d},
+		Notifier: &webhook.Notifier{Sessions: dynamo.New(awsenv.DynamoDB(awsCfg, getenv), cfg.StateTable), Sender: d},
 		Logger:   log,
 	}
 	if cfg.EventsQueueURL != "" {
-		c.Visibility, c.QueueURL = sqs.NewFromConfig(awsCfg), cfg.EventsQueueURL
+		c.Visibility, c.QueueURL = awsenv.SQS(awsCfg, getenv), cfg.EventsQueueURL
 	}
 	return c, nil
 }
