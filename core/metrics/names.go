@@ -50,6 +50,9 @@ const (
 	LeaseTakeovers = "LeaseTakeovers"
 	// DiagnosticsRuns counts network diagnostics runs, by Outcome (ok or fail).
 	DiagnosticsRuns = "DiagnosticsRuns"
+	// DiagnosticsFailing is a gauge recorded with every heartbeat: 1 while the
+	// connector's latest diagnostics run failed, 0 once one passed.
+	DiagnosticsFailing = "DiagnosticsFailing"
 	// DiagnosticsCheckFailures counts failed diagnostics checks, by Check (dns_a,
 	// dns_aaaa, tcp4, tcp6, tls, websocket).
 	DiagnosticsCheckFailures = "DiagnosticsCheckFailures"
@@ -100,6 +103,7 @@ func Definitions() []Definition {
 		{CommandAge, UnitMilliseconds, []string{DimCommand}},
 		{LeaseTakeovers, UnitCount, nil},
 		{DiagnosticsRuns, UnitCount, []string{DimOutcome}},
+		{DiagnosticsFailing, UnitCount, nil},
 		{DiagnosticsCheckFailures, UnitCount, []string{DimCheck}},
 		{WebhookDeliveries, UnitCount, nil},
 		{WebhookFailures, UnitCount, nil},
