@@ -2,7 +2,7 @@
 // run a fresh one (200 with the report locally, 202 then polling in AWS).
 
 import { ApiError, sleep } from './api.js';
-import { ADVICE, checkDuration, checkFamily, checkOutcome, formatTime, validTime } from './format.js';
+import { ADVICE, checkDuration, checkFamily, checkOutcome, connectorSummary, formatTime, validTime } from './format.js';
 import { h, setText } from './dom.js';
 
 const POLL_MS = 2000;
@@ -21,12 +21,24 @@ export class Diagnostics {
   build() {
     this.button = h('button', { type: 'button', onclick: () => this.run() }, 'Run diagnostics');
     this.summary = h('p', { class: 'muted', role: 'status' });
+    this.connectors = h('ul', { class: 'connectors muted', 'aria-label': 'Connectors' });
     this.body = h('div', { class: 'diag-body' });
-    this.root.append(h('div', { class: 'row' }, this.button, this.summary), this.body);
+    this.root.append(h('div', { class: 'row' }, this.button, this.summary), this.connectors, this.body);
   }
 
-  /** load shows the latest stored report, if any. */
+  /** loadHealth shows the live connectors from GET /v1/health (heartbeats). */
+  async loadHealth() {
+    try {
+      const { data } = await this.api.request('GET', '/v1/health');
+      this.connectors.replaceChildren(...connectorSummary(data).map((line) => h('li', {}, line)));
+    } catch {
+      this.connectors.replaceChildren();
+    }
+  }
+
+  /** load shows the connectors and the latest stored report, if any. */
   async load() {
+    this.loadHealth();
     try {
       const { data } = await this.api.request('GET', '/v1/diagnostics');
       this.render(reportOf(data));
@@ -53,6 +65,7 @@ export class Diagnostics {
       const report = reportOf(res.data);
       if (res.status !== 202 && report) {
         this.render(report);
+        this.loadHealth();
         return;
       }
       // Accepted: the connector runs the checks; poll until a newer report lands.
@@ -66,6 +79,7 @@ export class Diagnostics {
         }
         if (latest && isNewer(latest, before, report)) {
           this.render(latest);
+          this.loadHealth();
           return;
         }
       }

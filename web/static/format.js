@@ -79,6 +79,27 @@ export function formatDuration(ms) {
   return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
 }
 
+/**
+ * connectorSummary renders GET /v1/health for the diagnostics panel: one line per
+ * live connector (id, version, sessions held, heartbeat age, outcome of its latest
+ * diagnostics run), or why there is none.
+ */
+export function connectorSummary(health, now = Date.now()) {
+  const list = health && Array.isArray(health.connectors) ? health.connectors : [];
+  if (list.length === 0) {
+    return ['No connector heartbeat: no connector is running, so sessions cannot connect.'];
+  }
+  return list.map((c) => {
+    const parts = [`Connector ${c.connectorId || '?'}`];
+    if (c.version) parts.push(`version ${c.version}`);
+    if (typeof c.sessions === 'number') parts.push(`${c.sessions} session${c.sessions === 1 ? '' : 's'}`);
+    if (validTime(c.at)) parts.push(`heartbeat ${formatDuration(now - Date.parse(c.at))} ago`);
+    if (c.diagnosticsOk === true) parts.push('diagnostics ok');
+    else if (c.diagnosticsOk === false) parts.push('diagnostics failing: see the checks below');
+    return parts.join(' · ');
+  });
+}
+
 /** phoneFromJID returns "+15551234567" for "15551234567:3@s.whatsapp.net", else ''. */
 export function phoneFromJID(jid) {
   if (!jid || typeof jid !== 'string') return '';
