@@ -284,3 +284,34 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestQRAsPNGThroughTheGateway(t *testing.T) {
+	e := newLambdaEnv(t, "")
+	if status, body, _ := e.invoke(t, "req-1", fixture(t, "apigw-v2-jwt.json")); status != http.StatusCreated {
+		t.Fatalf("PUT: %d %v", status, body)
+	}
+	key := core.SessionKey{Tenant: "tenant-a", ID: "support"}
+	if _, err := e.state.UpdateSession(context.Background(), key, func(s *core.Session) error {
+		s.Status = core.StatusQR
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.state.PutQR(context.Background(), key, core.QR{Code: "2@abc,def,ghi", ExpiresAt: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	req := jwtRequest(t, "GET", "/v1/sessions/support/qr", "", nil)
+	req.Headers["accept"] = "image/png"
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-png"})
+	resp, err := e.handler(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, err := base64.StdEncoding.DecodeString(resp.Body)
+	if resp.StatusCode != http.StatusOK || !resp.IsBase64Encoded || err != nil || !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("QR as PNG: status %d, base64 %v, body starts %q", resp.StatusCode, resp.IsBase64Encoded, resp.Body[:min(16, len(resp.Body))])
+	}
+	if ct := resp.Headers["Content-Type"]; ct != "image/png" {
+		t.Errorf("Content-Type %q, want image/png", ct)
+	}
+}
