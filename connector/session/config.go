@@ -9,6 +9,7 @@ import (
 
 	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // Config are the tunables of a session supervisor.
@@ -87,6 +88,9 @@ type Deps struct {
 	HTTPClient HTTPClientFunc
 	// Log receives the supervisor's logs; every line carries tenant and session.
 	Log *slog.Logger
+	// Metrics records connects, reconnects, fatal outcomes, QR codes and messages;
+	// nil records nothing.
+	Metrics metrics.Emitter
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand draws the backoff jitter in [0, 1); nil means math/rand.
@@ -113,5 +117,6 @@ func (d *Deps) check() error {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	d.Metrics = metrics.Or(d.Metrics)
 	return errors.Join(errs...)
 }

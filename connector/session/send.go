@@ -13,6 +13,7 @@ import (
 
 	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // resumeScan bounds how many of the newest outgoing messages are checked for ones an
@@ -121,6 +122,7 @@ func (s *Supervisor) sendOne(p core.SendPayload) bool {
 	}
 	sctx, cancel := context.WithTimeout(s.ctx, s.cfg.SendTimeout)
 	defer cancel()
+	start := time.Now()
 	_, err = cli.SendMessage(sctx, jid, &waE2E.Message{Conversation: proto.String(text)},
 		whatsmeow.SendRequestExtra{ID: types.MessageID(m.ID)})
 	if err != nil {
@@ -130,7 +132,10 @@ func (s *Supervisor) sendOne(p core.SendPayload) bool {
 		}
 		return true
 	}
-	log.Info("message_sent", "to", wa.MaskJID(to))
+	took := time.Since(start)
+	s.deps.Metrics.Count(metrics.MessagesSent, 1)
+	s.deps.Metrics.Duration(metrics.SendLatency, took)
+	log.Info("message_sent", "to", wa.MaskJID(to), "duration_ms", float64(took.Microseconds())/1000)
 	s.finishSend(m.ID, core.MessageSent, "")
 	return true
 }
@@ -177,6 +182,9 @@ func (s *Supervisor) finishSend(id string, status core.MessageStatus, errText st
 	if err != nil {
 		s.log.Error("message_update_failed", "message_id", id, "error", err)
 		return
+	}
+	if status == core.MessageFailed {
+		s.deps.Metrics.Count(metrics.MessagesFailed, 1)
 	}
 	s.publish(ctx, core.EventMessageStatus, m)
 }

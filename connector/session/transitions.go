@@ -9,6 +9,7 @@ import (
 
 	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // qrTimeoutSlack tells the QR channel's "timeout" after the last code expired (no
@@ -65,6 +66,7 @@ func (s *Supervisor) onConnected() {
 	s.deleteQR()
 	s.live.setClient(cli)
 	s.failPairs(ErrLinked)
+	s.deps.Metrics.Count(metrics.Connects, 1)
 	s.log.Info("session_connected", "jid", wa.MaskJID(jid))
 	if s.logoutReq != nil {
 		s.runLogout()
@@ -82,6 +84,7 @@ func (s *Supervisor) onPaired(evt *events.PairSuccess) {
 	})
 	s.deleteQR()
 	s.failPairs(ErrLinked)
+	s.deps.Metrics.Count(metrics.QRScanned, 1)
 	s.log.Info("session_paired", "jid", wa.MaskJID(jid), "platform", evt.Platform)
 }
 
@@ -101,6 +104,7 @@ func (s *Supervisor) scheduleRetry(o outcome) {
 	delay := s.bo.Next()
 	now := s.now().UTC()
 	retryAt := now.Add(delay)
+	s.deps.Metrics.Count(metrics.ReconnectAttempts, 1, metrics.D(metrics.DimReason, o.code))
 	s.log.Warn("session_reconnecting", "code", o.code, "attempt", s.bo.Attempt(), "retry_in", delay.Round(time.Millisecond))
 	s.write(func(x *core.Session) {
 		x.Status, x.RetryAt = core.StatusReconnecting, &retryAt
@@ -144,6 +148,12 @@ func (s *Supervisor) onStop(o outcome) {
 		}
 	})
 	s.deleteQR()
+	switch {
+	case o.status.Fatal():
+		s.deps.Metrics.Count(metrics.FatalEvents, 1, metrics.D(metrics.DimReason, string(o.status)))
+	case o.code == CodeQRTimeout:
+		s.deps.Metrics.Count(metrics.QRTimeouts, 1)
+	}
 	if o.status == core.StatusOutdated {
 		s.log.Error("session_client_outdated", "code", o.code, "message", o.message)
 	} else {
@@ -164,6 +174,7 @@ func (s *Supervisor) onQR(item whatsmeow.QRChannelItem) {
 		if err != nil {
 			s.log.Error("session_qr_store_failed", "error", err)
 		}
+		s.deps.Metrics.Count(metrics.QRIssued, 1)
 		if s.sess.Status != core.StatusQR && s.sess.Status != core.StatusPairing {
 			s.write(func(x *core.Session) { x.Status, x.LastError, x.RetryAt = core.StatusQR, nil, nil })
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // handleWAEvent is the one whatsmeow event handler of a client. It runs on
@@ -73,6 +74,7 @@ func (s *Supervisor) handleMessage(cli *whatsmeow.Client, e *events.Message) boo
 		log.Error("message_store_failed", "error", err)
 		return false
 	}
+	s.deps.Metrics.Count(metrics.MessagesReceived, 1)
 	log.Info("message_received", "from", wa.MaskJID(m.From))
 	s.publish(ctx, core.EventMessageIn, m)
 	return true
