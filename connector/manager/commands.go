@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // HandleCommand applies one command from the API; it is a core.CommandHandler.
@@ -23,6 +24,9 @@ func (m *Manager) HandleCommand(ctx context.Context, c core.Command) error {
 	m.mu.Unlock()
 	defer m.inflight.Done()
 
+	if !c.At.IsZero() {
+		m.deps.Metrics.Duration(metrics.CommandAge, max(m.deps.Now().Sub(c.At), 0), metrics.D(metrics.DimCommand, string(c.Type)))
+	}
 	log := m.log.With("tenant", c.Tenant, "session", c.SessionID, "command", c.Type, "command_id", c.ID)
 	if c.Type == core.CmdDiagnostics {
 		return m.settle(log, m.diagnostics(ctx, c))
@@ -176,6 +180,7 @@ func (m *Manager) failMessage(ctx context.Context, key core.SessionKey, id, reas
 	if err != nil {
 		return err
 	}
+	m.deps.Metrics.Count(metrics.MessagesFailed, 1)
 	ev, err := core.NewEvent(core.EventMessageStatus, key, now, msg)
 	if err == nil {
 		err = m.deps.Events.PublishEvent(ctx, ev)

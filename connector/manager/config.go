@@ -15,6 +15,7 @@ import (
 	"github.com/wagate/wagate/connector/session"
 	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // Config are the manager's settings. Start from DefaultConfig and override fields.
@@ -112,6 +113,9 @@ type Deps struct {
 	Diagnose func(ctx context.Context) core.Report
 	// Log receives the manager's and the supervisors' logs; nil discards them.
 	Log *slog.Logger
+	// Metrics receives the connector's and the supervisors' metrics (heartbeats,
+	// sessions by status, command age, lease takeovers, ...); nil records nothing.
+	Metrics metrics.Emitter
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand draws jitter in [0, 1); nil means math/rand.

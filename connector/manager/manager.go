@@ -13,6 +13,7 @@ import (
 	"github.com/wagate/wagate/connector/lease"
 	"github.com/wagate/wagate/connector/session"
 	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // ErrShuttingDown is returned by HandleCommand once Shutdown began: the command is
@@ -70,9 +71,10 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	deps.Metrics = metrics.Or(deps.Metrics)
 	log := deps.Log.With("connector", cfg.ConnectorID)
 	taker, err := lease.NewTaker(lease.Options{
-		Store: deps.Leases, Owner: cfg.ConnectorID, Duration: cfg.LeaseDuration, Log: log,
+		Store: deps.Leases, Owner: cfg.ConnectorID, Duration: cfg.LeaseDuration, Log: log, Metrics: deps.Metrics,
 	})
 	if err != nil {
 		return nil, core.WrapError(core.CodeInvalid, err, "invalid lease settings")
@@ -183,7 +185,7 @@ func (m *Manager) ensure(ctx context.Context, key core.SessionKey, wait time.Dur
 	e := &entry{held: held}
 	deps := session.Deps{
 		Sessions: m.deps.State, QR: m.deps.State, Messages: m.deps.State, Events: m.deps.Events,
-		Devices: m.deps.Devices, HTTPClient: m.deps.HTTPClient, Log: m.log,
+		Devices: m.deps.Devices, HTTPClient: m.deps.HTTPClient, Log: m.log, Metrics: m.deps.Metrics,
 		Now: m.deps.Now, Rand: m.deps.Rand,
 		OnFenceLost: func() { m.goBackground(func() { m.lost(key, e, "fenced") }) },
 	}

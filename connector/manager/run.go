@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // Run restores the sessions that should be connected, records heartbeats, and blocks
@@ -151,6 +152,29 @@ func (m *Manager) heartbeat(ctx context.Context) {
 	})
 	if err != nil && ctx.Err() == nil {
 		m.log.Error("heartbeat_failed", "error", err)
+	}
+	m.recordHeartbeat(diag)
+}
+
+// recordHeartbeat emits the heartbeat metrics: Heartbeats, the held sessions by
+// status (zero for the statuses no session is in, so graphs and alarms come back
+// down), and whether the latest diagnostics run failed.
+func (m *Manager) recordHeartbeat(diagOK *bool) {
+	mt := m.deps.Metrics
+	mt.Count(metrics.Heartbeats, 1)
+	byStatus := map[core.Status]int{}
+	for _, st := range m.Held() {
+		byStatus[st]++
+	}
+	for _, st := range core.Statuses() {
+		mt.Count(metrics.Sessions, float64(byStatus[st]), metrics.D(metrics.DimStatus, string(st)))
+	}
+	if diagOK != nil {
+		failing := 0.0
+		if !*diagOK {
+			failing = 1
+		}
+		mt.Count(metrics.DiagnosticsFailing, failing)
 	}
 }
 
