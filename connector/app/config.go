@@ -71,6 +71,24 @@ type Config struct {
 	ConnectorID string
 	// ShutdownTimeout bounds Close: the HTTP server, the sessions and the stores.
 	ShutdownTimeout time.Duration
+
+	// StateTable keeps sessions, messages, results, heartbeats and leases in this
+	// DynamoDB table instead of SQLite in DataDir (WAGATE_STATE_TABLE).
+	StateTable string
+	// CommandsQueueURL is the SQS FIFO queue commands arrive on, instead of the
+	// in-process bus (WAGATE_COMMANDS_QUEUE_URL); set together with EventsQueueURL.
+	CommandsQueueURL string
+	// EventsQueueURL is the SQS queue events are published to (WAGATE_EVENTS_QUEUE_URL).
+	EventsQueueURL string
+	// CreateResources creates missing tables and queues with the schema of
+	// template.yaml (WAGATE_CREATE_RESOURCES=1). Development and tests only.
+	CreateResources bool
+	// LeaseDuration is the length of session leases (WAGATE_LEASE_DURATION); 0 means
+	// the connector's default.
+	LeaseDuration time.Duration
+	// HealthAddr is where the connector process answers GET /healthz
+	// (WAGATE_HEALTH_ADDR); the all-in-one process serves /v1/health on Addr instead.
+	HealthAddr string
 }
 
 // DefaultConfig returns the settings of a local run: the API on 127.0.0.1:8080, data
@@ -83,6 +101,7 @@ func DefaultConfig() Config {
 		LogLevel:        "info",
 		SendInterval:    time.Second,
 		ShutdownTimeout: 25 * time.Second,
+		HealthAddr:      "127.0.0.1:8081",
 	}
 }
 
@@ -160,6 +179,7 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown timeout", "must be positive, got %s", c.ShutdownTimeout)
 	}
+	errs = append(errs, c.validateAWS()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}

@@ -47,6 +47,12 @@ func TestFromEnvReadsEveryVariable(t *testing.T) {
 		"WAGATE_DIAG_PORT":               "8443",
 		"WAGATE_DIAG_WS_URL":             "wss://a.example/ws/chat",
 		"WAGATE_CONNECTOR_ID":            "vps-1",
+		"WAGATE_STATE_TABLE":             "wagate-state",
+		"WAGATE_COMMANDS_QUEUE_URL":      "https://sqs.eu-west-1.amazonaws.com/1/w-commands.fifo",
+		"WAGATE_EVENTS_QUEUE_URL":        "https://sqs.eu-west-1.amazonaws.com/1/w-events",
+		"WAGATE_CREATE_RESOURCES":        "1",
+		"WAGATE_LEASE_DURATION":          "5s",
+		"WAGATE_HEALTH_ADDR":             "127.0.0.1:9091",
 	}))
 	if err != nil {
 		t.Fatalf("FromEnv: %v", err)
@@ -56,6 +62,10 @@ func TestFromEnvReadsEveryVariable(t *testing.T) {
 		LogFormat: app.LogJSON, LogLevel: "warn", WADial: "127.0.0.1:7070", SendInterval: 250 * time.Millisecond,
 		AllowInsecureWebhooks: true, DiagHosts: []string{"a.example", "b.example"}, DiagPort: "8443",
 		DiagWSURL: "wss://a.example/ws/chat", ConnectorID: "vps-1", ShutdownTimeout: 25 * time.Second,
+		StateTable:       "wagate-state",
+		CommandsQueueURL: "https://sqs.eu-west-1.amazonaws.com/1/w-commands.fifo",
+		EventsQueueURL:   "https://sqs.eu-west-1.amazonaws.com/1/w-events",
+		CreateResources:  true, LeaseDuration: 5 * time.Second, HealthAddr: "127.0.0.1:9091",
 	}
 	if got, w := strings.Join(cfg.DiagHosts, ","), strings.Join(want.DiagHosts, ","); got != w {
 		t.Errorf("DiagHosts %q, want %q", got, w)
@@ -110,8 +120,8 @@ func TestFromEnvNamesEveryBadVariable(t *testing.T) {
 		{"diag_hosts_url", "WAGATE_DIAG_HOSTS", "https://web.whatsapp.com"},
 		{"diag_port", "WAGATE_DIAG_PORT", "https"},
 		{"diag_ws_url", "WAGATE_DIAG_WS_URL", "http://web.whatsapp.com/ws/chat"},
-		{"state_table_unsupported", "WAGATE_STATE_TABLE", "wagate-state"},
-		{"commands_queue_unsupported", "WAGATE_COMMANDS_QUEUE_URL", "https://queue"},
+		{"state_table_name", "WAGATE_STATE_TABLE", "wagate state"},
+		{"commands_queue_name", "WAGATE_COMMANDS_QUEUE_URL", "wagate-commands.fifo"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

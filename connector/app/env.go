@@ -17,12 +17,8 @@ var envNames = []string{
 	"WAGATE_DIAG_HOSTS", "WAGATE_DIAG_PORT", "WAGATE_DIAG_WS_URL", "WAGATE_CONNECTOR_ID",
 }
 
-// unsupportedEnv are settings of the split deployment that this binary does not
-// honour yet: refusing them beats silently keeping state somewhere else.
-var unsupportedEnv = []string{"WAGATE_STATE_TABLE", "WAGATE_COMMANDS_QUEUE_URL", "WAGATE_EVENTS_QUEUE_URL"}
-
 // EnvNames returns the environment variables FromEnv reads.
-func EnvNames() []string { return append([]string(nil), envNames...) }
+func EnvNames() []string { return append(append([]string(nil), envNames...), awsEnvNames...) }
 
 // FromEnv reads the configuration from the environment through lookup (os.LookupEnv
 // in main), on top of DefaultConfig, and validates it. The error lists every bad
@@ -71,11 +67,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 			c.DiagHosts = append(c.DiagHosts, strings.TrimSpace(h))
 		}
 	}
-	for _, name := range unsupportedEnv {
-		if _, ok := get(name); ok {
-			errs = append(errs, fmt.Errorf("%s: not supported by the local binary yet; unset it (state is kept in WAGATE_DATA)", name))
-		}
-	}
+	errs = append(errs, readAWSEnv(&c, get)...)
 	if err := c.Validate(); err != nil {
 		errs = append(errs, errors.Unwrap(err))
 	}

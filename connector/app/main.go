@@ -16,7 +16,6 @@ import (
 	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/core/membus"
-	"github.com/wagate/wagate/core/sqlite"
 	"github.com/wagate/wagate/functions/apigw"
 	"github.com/wagate/wagate/web"
 )
@@ -42,15 +41,18 @@ type Main struct {
 	// Version is reported in heartbeats.
 	Version string
 
-	log     *slog.Logger
-	url     string
-	token   string
-	state   *sqlite.DB
-	lock    io.Closer // the data folder lock, released last
-	devices io.Closer // the whatsmeow store
+	log    *slog.Logger
+	url    string
+	token  string
+	state  stateStore
+	lock   io.Closer // the data folder lock, released last
+	stores *adapters // the state and whatsmeow stores and the SQS bus
 	// deviceStore is the whatsmeow store the sessions use.
 	deviceStore wa.DeviceStore
-	bus         *membus.Bus
+	bus         *membus.Bus // serves GET /v1/events; carries commands without SQS
+	commands    core.CommandSender
+	consumer    core.CommandConsumer
+	events      core.EventPublisher
 	mgr         *manager.Manager
 	srv         *http.Server
 
@@ -111,13 +113,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.token = token
-	diagnose := m.diagnostics(cfg)
+	diagnose := newDiagnoser(cfg, m.log)
 	mcfg := manager.DefaultConfig()
 	mcfg.ConnectorID, mcfg.Version = cfg.ConnectorID, m.Version
 	mcfg.ShutdownTimeout = cfg.ShutdownTimeout
 	mcfg.Session.SendInterval = cfg.SendInterval
+	if cfg.LeaseDuration > 0 {
+		mcfg.LeaseDuration = cfg.LeaseDuration
+	}
 	m.mgr, err = manager.New(mcfg, manager.Deps{
-		State: m.state, Leases: m.state, Events: m.bus, Devices: m.deviceStore,
+		State: m.state, Leases: m.state, Events: m.events, Devices: m.deviceStore,
 		HTTPClient: manager.HTTPClients(cfg.WADial),
 		Diagnose:   func(ctx context.Context) core.Report { return diagnose.Run(ctx, "request") },
 		Log:        m.log,
@@ -126,7 +131,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("start connector: %w", err)
 	}
 	api, err := apigw.New(apigw.Server{
-		State: m.state, Commands: m.bus, Auth: auth, Events: m.bus, SendGate: m.mgr,
+		State: m.state, Commands: m.commands, Auth: auth, Events: m.bus, SendGate: m.mgr,
 		Logger: m.log.With("component", "api"),
 		Options: apigw.Options{
 			AllowInsecureWebhooks: cfg.AllowInsecureWebhooks,
@@ -158,11 +163,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.mgrErr = make(chan error, 1)
 	m.goRun(func() { m.mgrErr <- m.mgr.Run(runCtx) })
 	m.goRun(func() {
-		if err := m.bus.ConsumeCommands(runCtx, m.mgr.HandleCommand); err != nil && runCtx.Err() == nil {
+		if err := m.consumer.ConsumeCommands(runCtx, m.mgr.HandleCommand); err != nil && runCtx.Err() == nil {
 			m.log.Error("commands_consumer_stopped", "error", err)
 		}
 	})
-	m.goRun(func() { m.startDiagnostics(runCtx, diagnose) })
+	m.goRun(func() { startDiagnostics(runCtx, diagnose, m.mgr, m.state, m.log) })
 	m.goRun(func() {
 		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.log.Error("http_serve_failed", "error", err)
@@ -220,17 +225,11 @@ func (m *Main) closeStores() error {
 	if m.bus != nil {
 		_ = m.bus.Close()
 	}
-	if m.devices != nil {
-		if err := m.devices.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close whatsmeow store: %w", err))
+	if m.stores != nil {
+		if err := m.stores.close(); err != nil {
+			errs = append(errs, fmt.Errorf("close stores: %w", err))
 		}
-		m.devices = nil
-	}
-	if m.state != nil {
-		if err := m.state.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close state: %w", err))
-		}
-		m.state = nil
+		m.stores, m.state = nil, nil
 	}
 	if m.lock != nil {
 		_ = m.lock.Close()

@@ -11,11 +11,10 @@ import (
 	"go.mau.fi/whatsmeow"
 
 	"github.com/wagate/wagate/connector/diag"
+	"github.com/wagate/wagate/connector/manager"
 	"github.com/wagate/wagate/connector/netdial"
-	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/core/membus"
-	"github.com/wagate/wagate/core/sqlite"
 )
 
 // ErrSimulatorKeyNotTrusted is returned by Run when WAGATE_WA_DIAL names a simulator
@@ -35,35 +34,42 @@ func TrustSimulator(ctx context.Context, addr string) error {
 	return nil
 }
 
-// open opens the state, the whatsmeow store and the bus.
+// open opens the state, the whatsmeow store and the bus that the configuration
+// selects: SQLite and the in-process bus by default, DynamoDB and SQS when set.
 func (m *Main) open(ctx context.Context, cfg Config) error {
-	if cfg.WADial != "" {
-		key, err := netdial.FetchSimulatorKey(ctx, cfg.WADial)
-		if err != nil {
-			return fmt.Errorf("WAGATE_WA_DIAL: %w", err)
-		}
-		if key != whatsmeow.WACertPubKey {
-			return ErrSimulatorKeyNotTrusted
-		}
-		m.log.Warn("simulator_mode", "wa_dial", cfg.WADial,
-			"detail", "every WhatsApp connection goes to the simulator; never use this in production")
+	if err := checkSimulator(ctx, cfg, m.log); err != nil {
+		return err
 	}
-	var err error
-	if m.state, err = sqlite.Open(ctx, cfg.StatePath()); err != nil {
-		return fmt.Errorf("open state %s: %w", cfg.StatePath(), err)
+	a, err := openAdapters(ctx, cfg, m.log)
+	if err != nil {
+		return err
 	}
-	kind, target := cfg.StoreKind()
-	switch kind {
-	case StoreSQLite:
-		c, err := wa.OpenStore(ctx, target, m.log.With("component", "store"))
-		if err != nil {
-			return fmt.Errorf("WAGATE_STORE: %w", err)
-		}
-		m.devices, m.deviceStore = c, c
-	case StoreDynamoDB:
-		return fmt.Errorf("WAGATE_STORE: dynamodb:%s is not supported by this build yet; use sqlite:<path>", target)
-	}
+	m.stores, m.state, m.deviceStore = a, a.state, a.devices
 	m.bus = membus.New(m.log.With("component", "bus"))
+	m.commands, m.consumer, m.events = m.bus, m.bus, m.bus
+	if a.bus != nil {
+		// Commands go through SQS; events go to SQS (webhooks) and to the
+		// in-process bus, which serves GET /v1/events.
+		m.commands, m.consumer, m.events = a.bus, a.bus, teeEvents{a.bus, m.bus}
+	}
+	return nil
+}
+
+// checkSimulator checks, when WAGATE_WA_DIAL is set, that this process trusts the
+// root key of the simulator there, and warns that WhatsApp is not used.
+func checkSimulator(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.WADial == "" {
+		return nil
+	}
+	key, err := netdial.FetchSimulatorKey(ctx, cfg.WADial)
+	if err != nil {
+		return fmt.Errorf("WAGATE_WA_DIAL: %w", err)
+	}
+	if key != whatsmeow.WACertPubKey {
+		return ErrSimulatorKeyNotTrusted
+	}
+	log.Warn("simulator_mode", "wa_dial", cfg.WADial,
+		"detail", "every WhatsApp connection goes to the simulator; never use this in production")
 	return nil
 }
 
@@ -76,10 +82,10 @@ type diagnoser struct {
 	log   *slog.Logger // set in plain mode
 }
 
-// diagnostics returns the diagnostics: WhatsApp's hosts, the ones the configuration
+// newDiagnoser returns the diagnostics: WhatsApp's hosts, the ones the configuration
 // names, or the simulator when WAGATE_WA_DIAL is set.
-func (m *Main) diagnostics(cfg Config) *diagnoser {
-	r := &diag.Runner{ConnectorID: cfg.ConnectorID, Logger: m.log.With("component", "diagnostics")}
+func newDiagnoser(cfg Config, log *slog.Logger) *diagnoser {
+	r := &diag.Runner{ConnectorID: cfg.ConnectorID, Logger: log.With("component", "diagnostics")}
 	d := &diagnoser{runner: r}
 	if cfg.WADial != "" {
 		host, port, _ := net.SplitHostPort(cfg.WADial) // valid: Validate checked it
@@ -151,15 +157,28 @@ func (d *diagnoser) logReport(ctx context.Context, rep core.Report) {
 
 // startDiagnostics runs the diagnostics once at start, logs and stores the report,
 // and tells the connector the outcome for its heartbeats.
-func (m *Main) startDiagnostics(ctx context.Context, r *diagnoser) {
+func startDiagnostics(ctx context.Context, r *diagnoser, mgr *manager.Manager, state core.DiagnosticsStore, log *slog.Logger) {
 	rep := r.Run(ctx, "start")
 	if ctx.Err() != nil {
 		return
 	}
-	m.mgr.RecordDiagnostics(rep.OK)
-	if err := m.state.PutReport(ctx, rep); err != nil && ctx.Err() == nil {
-		m.log.Error("diagnostics_store_failed", "error", err)
+	mgr.RecordDiagnostics(rep.OK)
+	if err := state.PutReport(ctx, rep); err != nil && ctx.Err() == nil {
+		log.Error("diagnostics_store_failed", "error", err)
 	}
+}
+
+// teeEvents publishes each event to the SQS bus and to the in-process bus; the
+// error is the SQS bus's.
+type teeEvents struct {
+	sqs   core.EventPublisher
+	local core.EventPublisher
+}
+
+// PublishEvent publishes e to both buses.
+func (t teeEvents) PublishEvent(ctx context.Context, e core.Event) error {
+	_ = t.local.PublishEvent(ctx, e) // the in-process bus drops what no subscriber reads
+	return t.sqs.PublishEvent(ctx, e)
 }
 
 // banner prints where the admin page is. The generated token is printed only in
