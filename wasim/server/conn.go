@@ -16,7 +16,7 @@ import (
 	"github.com/wagate/wagate/wasim/wire"
 )
 
-// writeTimeout bounds one frame write; a client that does not read for this long is
+// writeTimeout bounds one batch write; a client that does not read for this long is
 // disconnected.
 const writeTimeout = 30 * time.Second
 
@@ -198,54 +198,108 @@ func (c *conn) flush(timeout time.Duration) {
 	}
 }
 
+// maxBatch bounds how many queued nodes the writer sends in one WriteNodes call.
+const maxBatch = 256
+
+// writeLoop sends what is queued. Everything queued at once goes out in one
+// websocket message (several frames), so a busy connection pays one write and one
+// timeout per batch rather than per stanza.
 func (c *conn) writeLoop() {
 	defer close(c.writerDone)
+	var (
+		items []outItem
+		batch []waBinary.Node
+	)
 	for {
 		select {
 		case <-c.outSig:
 		case <-c.ctx.Done():
 			return
 		}
-		for {
-			c.outMu.Lock()
-			if len(c.out) == 0 {
-				c.outMu.Unlock()
-				break
-			}
-			it := c.out[0]
-			c.out[0] = outItem{}
-			c.out = c.out[1:]
-			c.outMu.Unlock()
-			if it.flushed != nil {
-				close(it.flushed)
-				continue
-			}
-			if !c.holdFrame(it.at) {
-				return
-			}
-			wctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
-			err := c.wc.WriteNode(wctx, it.node)
-			cancel()
-			if err != nil {
-				c.srv.log.Debug("connection_write_failed", "device", c.who(), "error", err)
-				c.cancel()
-				return
-			}
+		c.outMu.Lock()
+		items, c.out = c.out, items[:0]
+		c.outMu.Unlock()
+		var ok bool
+		batch, ok = c.writeItems(items, batch)
+		clear(items)
+		if cap(items) > 4*maxBatch {
+			items = nil // a burst (a login with a long offline queue) is over
+		}
+		if !ok {
+			return
 		}
 	}
+}
+
+// writeItems writes queued items in order, batching nodes in batch (returned for
+// reuse). A flush marker is closed once everything before it is written; a stall or
+// injected latency holds the nodes after it, and what came before goes out first. It
+// reports false when the connection ended.
+func (c *conn) writeItems(items []outItem, batch []waBinary.Node) ([]waBinary.Node, bool) {
+	batch = batch[:0]
+	defer func() { clear(batch[:cap(batch)]) }() // written nodes are garbage now
+	for _, it := range items {
+		if it.flushed != nil {
+			if !c.writeBatch(batch) {
+				return batch, false
+			}
+			batch = batch[:0]
+			close(it.flushed)
+			continue
+		}
+		if c.holdFor(it.at) > 0 || len(batch) == maxBatch {
+			if !c.writeBatch(batch) {
+				return batch, false
+			}
+			batch = batch[:0]
+			if !c.holdFrame(it.at) {
+				return batch, false
+			}
+		}
+		batch = append(batch, it.node)
+	}
+	return batch, c.writeBatch(batch)
+}
+
+// writeBatch sends nodes in one websocket message, with one write timeout for all.
+// It reports false (and ends the connection) when the write fails.
+func (c *conn) writeBatch(nodes []waBinary.Node) bool {
+	if len(nodes) == 0 {
+		return true
+	}
+	wctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
+	err := c.wc.WriteNodes(wctx, nodes)
+	cancel()
+	if err != nil {
+		c.srv.log.Debug("connection_write_failed", "device", c.who(), "error", err)
+		c.cancel()
+		return false
+	}
+	return true
+}
+
+// holdFor is how much longer a frame queued at queuedAt must wait: while a stall is
+// active, and until the device's injected latency has passed since it was queued.
+func (c *conn) holdFor(queuedAt time.Time) time.Duration {
+	stall := c.stallUntil.Load()
+	d := c.dev.Load()
+	if stall == 0 && (d == nil || !d.latencySet.Load()) {
+		return 0
+	}
+	wait := time.Until(time.Unix(0, stall))
+	if d != nil {
+		if lat := d.currentLatency(c.srv.now()); lat > 0 {
+			wait = max(wait, time.Until(queuedAt.Add(lat)))
+		}
+	}
+	return wait
 }
 
 // holdFrame delays a frame while a stall is active and by the device's injected
 // latency. It reports false when the connection ends meanwhile.
 func (c *conn) holdFrame(queuedAt time.Time) bool {
 	for {
-		until := time.Unix(0, c.stallUntil.Load())
-		wait := time.Until(until)
-		if d := c.dev.Load(); d != nil {
-			if lat := d.currentLatency(c.srv.now()); lat > 0 {
-				wait = max(wait, time.Until(queuedAt.Add(lat)))
-			}
-		}
+		wait := c.holdFor(queuedAt)
 		if wait <= 0 {
 			return true
 		}

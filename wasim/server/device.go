@@ -40,6 +40,7 @@ type device struct {
 	pairedAt time.Time
 
 	keepalives atomic.Int64 // keepalive pings answered, over all connections
+	latencySet atomic.Bool  // a latency fault was injected once: writers check currentLatency
 
 	mu        sync.Mutex
 	regID     uint32

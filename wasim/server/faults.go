@@ -130,6 +130,7 @@ func (s *Server) InjectFault(ctx context.Context, jid string, f Fault) error {
 		d.latency = time.Duration(f.Millis) * time.Millisecond
 		d.latencyTo = until
 		d.mu.Unlock()
+		d.latencySet.Store(true)
 	default:
 		return fmt.Errorf("fault: unknown kind %q: %w", f.Kind, ErrInvalid)
 	}

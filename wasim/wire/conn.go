@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"context"
 	"crypto/cipher"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -21,10 +22,10 @@ const flagCompressed = 2
 // maxInflated bounds the size of a decompressed frame.
 const maxInflated = 1 << 24
 
-// Conn is one client connection after a completed Noise handshake. WriteNode is safe
-// for concurrent use; ReadNode must be called from one goroutine.
+// Conn is one client connection after a completed Noise handshake. WriteNode and
+// WriteNodes are safe for concurrent use; ReadNode must be called from one goroutine.
 //
-// Cancelling the ctx of a pending ReadNode or WriteNode closes the connection, as
+// Cancelling the ctx of a pending ReadNode, WriteNode or WriteNodes closes the connection, as
 // coder/websocket does for any interrupted read or write.
 type Conn struct {
 	ws     *websocket.Conn
@@ -37,6 +38,7 @@ type Conn struct {
 	writeMu      sync.Mutex
 	writeKey     cipher.AEAD
 	writeCounter uint32
+	writeNonce   [12]byte // counter big-endian in the last 4 bytes; guarded by writeMu
 
 	clientStatic [32]byte
 	payload      *waWa6.ClientPayload
@@ -69,19 +71,65 @@ func (c *Conn) ReadNode(ctx context.Context) (*waBinary.Node, error) {
 // message. Nodes from concurrent callers are sent whole, in the order their frames
 // are encrypted.
 func (c *Conn) WriteNode(ctx context.Context, n waBinary.Node) error {
-	plaintext, err := encodeNode(n)
-	if err != nil {
-		return err
-	}
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	ciphertext := c.writeKey.Seal(nil, nonce(c.writeCounter), plaintext, nil)
-	c.writeCounter++
-	if err := c.writeFrame(ctx, ciphertext); err != nil {
+	if err := c.WriteNodes(ctx, []waBinary.Node{n}); err != nil {
 		return fmt.Errorf("write node %s: %w", n.Tag, err)
 	}
 	return nil
 }
+
+// WriteNodes encodes and encrypts each node as its own frame and sends the frames
+// back to back in one websocket message, or in a few when together they pass
+// MaxBatchSize; a frame is never split across messages. whatsmeow reads every whole
+// frame a message holds, so this costs the client nothing and saves a write per
+// node. When a node cannot be encoded nothing is sent and the error wraps ErrDecode
+// (or ErrFrameTooLarge); the connection stays usable. Batches from concurrent
+// callers are not interleaved.
+func (c *Conn) WriteNodes(ctx context.Context, nodes []waBinary.Node) error {
+	if len(nodes) == 0 {
+		return nil
+	}
+	plaintexts := make([][]byte, len(nodes))
+	for i, n := range nodes {
+		p, err := encodeNode(n)
+		if err != nil {
+			return err
+		}
+		if size := len(p) + c.writeKey.Overhead(); size > MaxFrameSize {
+			return fmt.Errorf("%w: %s is %d bytes encrypted, max %d", ErrFrameTooLarge, n.Tag, size, MaxFrameSize)
+		}
+		plaintexts[i] = p
+	}
+	bufp := batchBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*bufp) <= 2*MaxBatchSize {
+			batchBuffers.Put(bufp)
+		}
+	}()
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	buf := (*bufp)[:0]
+	for _, p := range plaintexts {
+		size := frameLengthSize + len(p) + c.writeKey.Overhead()
+		if len(buf) > 0 && len(buf)+size > MaxBatchSize {
+			if err := c.writeMessage(ctx, buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+		start := len(buf)
+		buf = append(buf, 0, 0, 0)
+		binary.BigEndian.PutUint32(c.writeNonce[8:], c.writeCounter)
+		buf = c.writeKey.Seal(buf, c.writeNonce[:], p, nil)
+		c.writeCounter++
+		n := len(buf) - start - frameLengthSize
+		buf[start], buf[start+1], buf[start+2] = byte(n>>16), byte(n>>8), byte(n)
+	}
+	*bufp = buf
+	return c.writeMessage(ctx, buf)
+}
+
+// batchBuffers holds the buffers WriteNodes assembles its messages in.
+var batchBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // writeFrame sends payload as one frame in one websocket message.
 func (c *Conn) writeFrame(ctx context.Context, payload []byte) error {
@@ -89,7 +137,12 @@ func (c *Conn) writeFrame(ctx context.Context, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := c.ws.Write(ctx, websocket.MessageBinary, frame); err != nil {
+	return c.writeMessage(ctx, frame)
+}
+
+// writeMessage sends frames, already length-prefixed, as one websocket message.
+func (c *Conn) writeMessage(ctx context.Context, frames []byte) error {
+	if err := c.ws.Write(ctx, websocket.MessageBinary, frames); err != nil {
 		return fmt.Errorf("write websocket message: %w", err)
 	}
 	return nil

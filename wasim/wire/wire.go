@@ -25,4 +25,9 @@ const (
 
 	// MaxFrameSize is the largest frame payload a 3-byte length can describe.
 	MaxFrameSize = 1<<24 - 1
+
+	// MaxBatchSize bounds the websocket messages WriteNodes assembles: frames are
+	// packed into one message up to this size, far below the 16 MiB a whatsmeow
+	// client reads per message. A single larger frame is sent on its own.
+	MaxBatchSize = 1 << 20
 )
