@@ -2,6 +2,7 @@ package phone
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -28,8 +29,10 @@ const (
 
 // memStore is the phone's libsignal store: identity, prekeys, the signed prekey and
 // sessions, all in memory. It has no lock of its own: every call happens with the
-// owning Phone's mutex held. Sessions are kept serialized, so a failed decryption never
-// leaves a half-updated record behind.
+// owning Phone's mutex held. Sessions are kept parsed; LoadSession hands libsignal a
+// copy and StoreSession keeps the copy libsignal updated, so a failed decryption
+// never leaves a half-updated record behind, and no message pays for parsing and
+// serializing its session.
 type memStore struct {
 	identity *keys.KeyPair
 	regID    uint32
@@ -40,8 +43,8 @@ type memStore struct {
 	served     []uint32                 // handed-out prekey IDs, oldest first
 	nextPreKey uint32
 
-	sessions   map[string][]byte   // address → serialized record.Session
-	identities map[string][32]byte // address → remote identity key
+	sessions   map[string]*record.Session // address → session; never handed out, only copies
+	identities map[string][32]byte        // address → remote identity key
 }
 
 var (
@@ -58,7 +61,7 @@ func newMemStore(identity *keys.KeyPair, regID uint32, signed *keys.PreKey) *mem
 		signed:     signed,
 		preKeys:    make(map[uint32]*keys.KeyPair),
 		nextPreKey: 1,
-		sessions:   make(map[string][]byte),
+		sessions:   make(map[string]*record.Session),
 		identities: make(map[string][32]byte),
 	}
 }
@@ -178,13 +181,28 @@ func (s *memStore) ContainsSignedPreKey(_ context.Context, id uint32) (bool, err
 func (s *memStore) RemoveSignedPreKey(context.Context, uint32) error { return nil }
 
 // LoadSession implements store.Session; an unknown address gets a fresh record.
+// libsignal updates the record it gets in place, also on a decryption that fails
+// halfway, so it gets a copy: only StoreSession changes what the phone keeps.
 func (s *memStore) LoadSession(_ context.Context, address *protocol.SignalAddress) (*record.Session, error) {
 	ser := waStore.SignalProtobufSerializer
-	raw, ok := s.sessions[address.String()]
+	rec, ok := s.sessions[address.String()]
 	if !ok {
 		return record.NewSession(ser.Session, ser.State), nil
 	}
-	return record.NewSessionFromBytes(raw, ser.Session, ser.State)
+	return copySession(rec)
+}
+
+// copySession copies a session through its serializable structure, without the
+// protobuf round trip. The copy shares byte slices (keys) with the original, which
+// libsignal only ever replaces, never writes into; every list and state it changes
+// in place (states, chains, message keys) is new.
+func copySession(rec *record.Session) (*record.Session, error) {
+	ser := waStore.SignalProtobufSerializer
+	cp, err := record.NewSessionFromStructure(rec.Structure(), ser.Session, ser.State)
+	if err != nil {
+		return nil, fmt.Errorf("copy session: %w", err)
+	}
+	return cp, nil
 }
 
 // GetSubDeviceSessions implements store.Session: the devices of name with a session.
@@ -204,7 +222,7 @@ func (s *memStore) GetSubDeviceSessions(_ context.Context, name string) ([]uint3
 
 // StoreSession implements store.Session.
 func (s *memStore) StoreSession(_ context.Context, address *protocol.SignalAddress, rec *record.Session) error {
-	s.sessions[address.String()] = rec.Serialize()
+	s.sessions[address.String()] = rec
 	return nil
 }
 
