@@ -18,13 +18,13 @@ func (s *Supervisor) startAttempt() {
 	s.teardowns.Wait() // never two sockets for one device
 	dev, err := s.loadDevice()
 	if err != nil {
-		s.log.Error("session_device_load_failed", "error", err)
+		s.log.Error("session_device_load_failed", "event", "session_device_load_failed", "outcome", "fail", "error", err)
 		s.scheduleRetry(retry(CodeStoreError, "the key store could not be read"))
 		return
 	}
 	httpClient, err := s.deps.HTTPClient(s.sess.Settings)
 	if err != nil {
-		s.log.Error("session_network_settings_unusable", "error", err)
+		s.log.Error("session_network_settings_unusable", "event", "session_network_settings_unusable", "outcome", "fail", "error", err)
 		s.onStop(stop(core.StatusFailed, CodeNetworkSettings, "the session's network settings are unusable: "+err.Error()))
 		return
 	}
@@ -39,7 +39,7 @@ func (s *Supervisor) startAttempt() {
 	if dev.ID == nil {
 		ch, err := cli.GetQRChannel(actx)
 		if err != nil {
-			s.log.Error("session_qr_channel_failed", "error", err)
+			s.log.Error("session_qr_channel_failed", "event", "session_qr_channel_failed", "outcome", "fail", "error", err)
 			s.scheduleRetry(retry(CodeConnectFailed, "could not start QR pairing"))
 			return
 		}
@@ -55,7 +55,7 @@ func (s *Supervisor) startAttempt() {
 		}
 	}()
 	s.connectTO.set(s.cfg.ConnectTimeout)
-	s.log.Info("session_connecting", "linked", dev.ID != nil, "attempt", s.bo.Attempt()+1)
+	s.log.Info("session_connecting", "event", "session_connecting", "outcome", "pending", "linked", dev.ID != nil, "attempt", s.bo.Attempt()+1)
 }
 
 // forwardQR hands the QR channel's items to the loop until the channel closes or the
@@ -123,7 +123,7 @@ func (s *Supervisor) loadDevice() (*store.Device, error) {
 				return dev, nil
 			}
 		}
-		s.log.Warn("session_device_missing", "jid", wa.MaskJID(s.sess.JID))
+		s.log.Warn("session_device_missing", "event", "session_device_missing", "jid", wa.MaskJID(s.sess.JID))
 		s.write(func(x *core.Session) { x.JID, x.PushName = "", "" })
 	}
 	return s.deps.Devices.NewDevice(), nil
@@ -135,7 +135,7 @@ func (s *Supervisor) wipeDevice() {
 	defer cancel()
 	if s.device != nil && s.device.ID != nil {
 		if err := s.device.Delete(ctx); err != nil {
-			s.log.Error("session_device_delete_failed", "error", err)
+			s.log.Error("session_device_delete_failed", "event", "session_device_delete_failed", "outcome", "fail", "error", err)
 		}
 	}
 	s.device = nil
@@ -145,7 +145,7 @@ func (s *Supervisor) wipeDevice() {
 	if jid, err := wa.ParseDeviceJID(s.sess.JID); err == nil {
 		if dev, err := s.deps.Devices.GetDevice(ctx, jid); err == nil && dev != nil {
 			if err := dev.Delete(ctx); err != nil {
-				s.log.Error("session_device_delete_failed", "error", err)
+				s.log.Error("session_device_delete_failed", "event", "session_device_delete_failed", "outcome", "fail", "error", err)
 			}
 		}
 	}
@@ -156,6 +156,6 @@ func (s *Supervisor) deleteQR() {
 	ctx, cancel := s.storeCtx()
 	defer cancel()
 	if err := s.deps.QR.DeleteQR(ctx, s.key); err != nil {
-		s.log.Warn("session_qr_delete_failed", "error", err)
+		s.log.Warn("session_qr_delete_failed", "event", "session_qr_delete_failed", "outcome", "fail", "error", err)
 	}
 }

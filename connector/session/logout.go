@@ -63,7 +63,7 @@ func (s *Supervisor) finishLogout(serverErr error) {
 	s.wipeDevice()
 	msg := "logged out on request"
 	if serverErr != nil {
-		s.log.Warn("session_logout_local_only", "error", wa.Redact(serverErr.Error()))
+		s.log.Warn("session_logout_local_only", "event", "session_logout_local_only", "error", wa.Redact(serverErr.Error()))
 		msg = "logged out here, but WhatsApp could not be told; the phone may list the device until it expires"
 	}
 	if r.kind == reqDelete {
@@ -77,7 +77,7 @@ func (s *Supervisor) finishLogout(serverErr error) {
 		x.LastError = &core.ErrorInfo{Code: CodeLogout, Message: msg, At: now}
 	})
 	s.deleteQR()
-	s.log.Info("session_logged_out")
+	s.log.Info("session_logged_out", "event", "session_logged_out", "outcome", "ok")
 	r.answer("", nil)
 }
 
@@ -90,11 +90,11 @@ func (s *Supervisor) finishDelete(r *request) {
 		err = nil
 	}
 	if err != nil {
-		s.log.Error("session_delete_failed", "error", err)
+		s.log.Error("session_delete_failed", "event", "session_delete_failed", "outcome", "fail", "error", err)
 		r.answer("", err)
 		return
 	}
-	s.log.Info("session_deleted")
+	s.log.Info("session_deleted", "event", "session_deleted", "outcome", "ok")
 	s.exit = true
 	r.answer("", nil)
 }

@@ -57,7 +57,7 @@ func (s *Supervisor) handleLoopEvent(e any) {
 	case connectResult:
 		if e.gen == s.gen && s.cli != nil {
 			if o := classifyConnectError(e.err); o.action == actRetry {
-				s.log.Warn("session_connect_failed", "error", wa.Redact(e.err.Error()))
+				s.log.Warn("session_connect_failed", "event", "session_connect_failed", "outcome", "retry", "error", wa.Redact(e.err.Error()))
 				s.onRetry(o)
 			}
 		}
@@ -77,7 +77,7 @@ func (s *Supervisor) connect(r *request) {
 	case s.sess.Status == core.StatusBanned && s.sess.RetryAt != nil && s.now().Before(*s.sess.RetryAt):
 		s.markDesired(true)
 		s.reconnect.set(s.sess.RetryAt.Sub(s.now()))
-		s.log.Info("session_connect_deferred", "retry_at", s.sess.RetryAt)
+		s.log.Info("session_connect_deferred", "event", "session_connect_deferred", "outcome", "pending", "retry_at", s.sess.RetryAt)
 	default:
 		s.reconnect.stop()
 		s.bo.Reset()
@@ -112,7 +112,7 @@ func (s *Supervisor) disconnect(r *request) {
 	} else {
 		s.markDesired(false)
 	}
-	s.log.Info("session_disconnected")
+	s.log.Info("session_disconnected", "event", "session_disconnected", "outcome", "ok")
 	r.answer("", nil)
 }
 
@@ -121,7 +121,7 @@ func (s *Supervisor) applySettings(r *request) {
 	old := s.sess.Settings
 	s.sess.Settings = r.settings
 	if s.cli != nil && (old.PreferIPv4 != r.settings.PreferIPv4 || old.ProxyURL != r.settings.ProxyURL) {
-		s.log.Info("session_network_settings_changed")
+		s.log.Info("session_network_settings_changed", "event", "session_network_settings_changed", "outcome", "pending")
 		s.teardown()
 		s.write(func(x *core.Session) { x.Status = core.StatusConnecting })
 		s.startAttempt()
@@ -163,5 +163,5 @@ func (s *Supervisor) shutdown(write bool) {
 		})
 		s.deleteQR()
 	}
-	s.log.Info("session_supervisor_stopped", "status", s.sess.Status)
+	s.log.Info("session_supervisor_stopped", "event", "session_supervisor_stopped", "outcome", "ok", "status", s.sess.Status)
 }

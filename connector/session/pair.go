@@ -63,13 +63,13 @@ func (s *Supervisor) onPairResult(res pairResult) {
 	s.pairBusy = nil
 	switch {
 	case res.err != nil:
-		s.log.Warn("session_pair_code_failed", "error", wa.Redact(res.err.Error()))
+		s.log.Warn("session_pair_code_failed", "event", "session_pair_code_failed", "outcome", "fail", "error", wa.Redact(res.err.Error()))
 		res.req.answer("", pairError(res.err))
 	case res.gen != s.gen || s.cli == nil:
 		res.req.answer("", ErrStopped)
 	default:
 		s.write(func(x *core.Session) { x.Status = core.StatusPairing })
-		s.log.Info("session_pair_code_issued")
+		s.log.Info("session_pair_code_issued", "event", "session_pair_code_issued", "outcome", "ok")
 		res.req.answer(res.code, nil)
 	}
 	s.servePairs()

@@ -98,13 +98,13 @@ func (s *Supervisor) sendOne(p core.SendPayload) bool {
 	cancel()
 	switch {
 	case core.IsCode(err, core.CodeNotFound):
-		log.Warn("message_send_skipped", "reason", "not_found")
+		log.Warn("message_send_skipped", "event", "message_send_skipped", "reason", "not_found")
 		return false
 	case err != nil:
-		log.Error("message_load_failed", "error", err)
+		log.Error("message_load_failed", "event", "message_load_failed", "outcome", "fail", "error", err)
 		return false
 	case m.Status != core.MessageQueued:
-		log.Info("message_send_skipped", "reason", "already_"+string(m.Status))
+		log.Info("message_send_skipped", "event", "message_send_skipped", "reason", "already_"+string(m.Status))
 		return false
 	}
 	to, text := firstNonEmpty(m.To, p.To), firstNonEmpty(m.Text, p.Text)
@@ -126,7 +126,7 @@ func (s *Supervisor) sendOne(p core.SendPayload) bool {
 	_, err = cli.SendMessage(sctx, jid, &waE2E.Message{Conversation: proto.String(text)},
 		whatsmeow.SendRequestExtra{ID: types.MessageID(m.ID)})
 	if err != nil {
-		log.Warn("message_send_failed", "to", wa.MaskJID(to), "error", wa.Redact(err.Error()))
+		log.Warn("message_send_failed", "event", "message_send_failed", "outcome", "fail", "to", wa.MaskJID(to), "error", wa.Redact(err.Error()))
 		if s.ctx.Err() == nil {
 			s.finishSend(m.ID, core.MessageFailed, "WhatsApp did not accept the message: "+wa.Redact(err.Error()))
 		}
@@ -135,7 +135,7 @@ func (s *Supervisor) sendOne(p core.SendPayload) bool {
 	took := time.Since(start)
 	s.deps.Metrics.Count(metrics.MessagesSent, 1)
 	s.deps.Metrics.Duration(metrics.SendLatency, took)
-	log.Info("message_sent", "to", wa.MaskJID(to), "duration_ms", float64(took.Microseconds())/1000)
+	log.Info("message_sent", "event", "message_sent", "outcome", "ok", "to", wa.MaskJID(to), "duration_ms", float64(took.Microseconds())/1000)
 	s.finishSend(m.ID, core.MessageSent, "")
 	return true
 }
@@ -180,7 +180,7 @@ func (s *Supervisor) finishSend(id string, status core.MessageStatus, errText st
 		return
 	}
 	if err != nil {
-		s.log.Error("message_update_failed", "message_id", id, "error", err)
+		s.log.Error("message_update_failed", "event", "message_update_failed", "outcome", "fail", "message_id", id, "error", err)
 		return
 	}
 	if status == core.MessageFailed {
@@ -203,7 +203,7 @@ func (s *Supervisor) resumeQueued() {
 		page, err := s.deps.Messages.ListMessages(ctx, s.key, q)
 		cancel()
 		if err != nil {
-			s.log.Error("message_resume_failed", "error", err)
+			s.log.Error("message_resume_failed", "event", "message_resume_failed", "outcome", "fail", "error", err)
 			break
 		}
 		for _, m := range page.Messages {
@@ -220,7 +220,7 @@ func (s *Supervisor) resumeQueued() {
 	if len(pending) == 0 {
 		return
 	}
-	s.log.Info("message_resume", "count", len(pending))
+	s.log.Info("message_resume", "event", "message_resume", "outcome", "pending", "count", len(pending))
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -28,17 +28,17 @@ func (s *Supervisor) write(mutate func(*core.Session)) bool {
 	switch {
 	case err == nil:
 	case err == errFenced || core.IsCode(err, core.CodeConflict):
-		s.log.Error("session_fenced", "fence", fence, "error", err)
+		s.log.Error("session_fenced", "event", "session_fenced", "outcome", "fail", "fence", fence, "error", err)
 		if s.deps.OnFenceLost != nil {
 			s.deps.OnFenceLost()
 		}
 		return false
 	case core.IsCode(err, core.CodeNotFound):
-		s.log.Warn("session_gone")
+		s.log.Warn("session_gone", "event", "session_gone", "outcome", "fail")
 		s.exit = true
 		return false
 	default:
-		s.log.Error("session_write_failed", "error", err)
+		s.log.Error("session_write_failed", "event", "session_write_failed", "outcome", "fail", "error", err)
 		// Keep the loop's view in step so later decisions match what was meant.
 		mutate(&s.sess)
 		s.live.setStatus(s.sess.Status)
@@ -60,6 +60,6 @@ func (s *Supervisor) publish(ctx context.Context, typ core.EventType, data any) 
 		err = s.deps.Events.PublishEvent(ctx, e)
 	}
 	if err != nil {
-		s.log.Error("event_publish_failed", "type", typ, "error", err)
+		s.log.Error("event_publish_failed", "event", "event_publish_failed", "outcome", "fail", "type", typ, "error", err)
 	}
 }

@@ -28,7 +28,7 @@ func (s *Supervisor) handleConnEvent(gen uint64, evt any) {
 	switch o.action {
 	case actIgnore:
 		if _, ok := evt.(*events.KeepAliveTimeout); ok && current {
-			s.log.Warn("session_keepalive_missed", "failures", evt.(*events.KeepAliveTimeout).ErrorCount)
+			s.log.Warn("session_keepalive_missed", "event", "session_keepalive_missed", "outcome", "retry", "failures", evt.(*events.KeepAliveTimeout).ErrorCount)
 		}
 	case actConnected:
 		if current {
@@ -67,7 +67,7 @@ func (s *Supervisor) onConnected() {
 	s.live.setClient(cli)
 	s.failPairs(ErrLinked)
 	s.deps.Metrics.Count(metrics.Connects, 1)
-	s.log.Info("session_connected", "jid", wa.MaskJID(jid))
+	s.log.Info("session_connected", "event", "session_connected", "outcome", "ok", "jid", wa.MaskJID(jid))
 	if s.logoutReq != nil {
 		s.runLogout()
 		return
@@ -85,7 +85,7 @@ func (s *Supervisor) onPaired(evt *events.PairSuccess) {
 	s.deleteQR()
 	s.failPairs(ErrLinked)
 	s.deps.Metrics.Count(metrics.QRScanned, 1)
-	s.log.Info("session_paired", "jid", wa.MaskJID(jid), "platform", evt.Platform)
+	s.log.Info("session_paired", "event", "session_paired", "outcome", "ok", "jid", wa.MaskJID(jid), "platform", evt.Platform)
 }
 
 // onRetry handles a transient failure: drop the client and reconnect after the next
@@ -105,7 +105,7 @@ func (s *Supervisor) scheduleRetry(o outcome) {
 	now := s.now().UTC()
 	retryAt := now.Add(delay)
 	s.deps.Metrics.Count(metrics.ReconnectAttempts, 1, metrics.D(metrics.DimReason, o.code))
-	s.log.Warn("session_reconnecting", "code", o.code, "attempt", s.bo.Attempt(), "retry_in", delay.Round(time.Millisecond))
+	s.log.Warn("session_reconnecting", "event", "session_reconnecting", "outcome", "retry", "code", o.code, "attempt", s.bo.Attempt(), "retry_in", delay.Round(time.Millisecond).String())
 	s.write(func(x *core.Session) {
 		x.Status, x.RetryAt = core.StatusReconnecting, &retryAt
 		x.LastError = &core.ErrorInfo{Code: o.code, Message: o.message, At: now}
@@ -155,9 +155,9 @@ func (s *Supervisor) onStop(o outcome) {
 		s.deps.Metrics.Count(metrics.QRTimeouts, 1)
 	}
 	if o.status == core.StatusOutdated {
-		s.log.Error("session_client_outdated", "code", o.code, "message", o.message)
+		s.log.Error("session_client_outdated", "event", "session_client_outdated", "outcome", "fail", "status", o.status, "code", o.code, "message", o.message)
 	} else {
-		s.log.Warn("session_stopped", "status", o.status, "code", o.code, "retry_at", retryAt)
+		s.log.Warn("session_stopped", "event", "session_stopped", "outcome", "fail", "status", o.status, "code", o.code, "retry_at", retryAt)
 	}
 }
 
@@ -172,13 +172,13 @@ func (s *Supervisor) onQR(item whatsmeow.QRChannelItem) {
 		err := s.deps.QR.PutQR(ctx, s.key, core.QR{Code: item.Code, ExpiresAt: s.qrUntil.UTC()})
 		cancel()
 		if err != nil {
-			s.log.Error("session_qr_store_failed", "error", err)
+			s.log.Error("session_qr_store_failed", "event", "session_qr_store_failed", "outcome", "fail", "error", err)
 		}
 		s.deps.Metrics.Count(metrics.QRIssued, 1)
 		if s.sess.Status != core.StatusQR && s.sess.Status != core.StatusPairing {
 			s.write(func(x *core.Session) { x.Status, x.LastError, x.RetryAt = core.StatusQR, nil, nil })
 		}
-		s.log.Info("session_qr", "expires_in", item.Timeout)
+		s.log.Info("session_qr", "event", "session_qr", "outcome", "pending", "expires_in", item.Timeout.String())
 		s.servePairs()
 	case whatsmeow.QRChannelTimeout.Event:
 		if s.now().Before(s.qrUntil.Add(-qrTimeoutSlack)) {
@@ -187,7 +187,7 @@ func (s *Supervisor) onQR(item whatsmeow.QRChannelItem) {
 		}
 		s.onStop(stop(core.StatusDisconnected, CodeQRTimeout, "no QR code was scanned in time; connect again for a new one"))
 	case whatsmeow.QRChannelEventError:
-		s.log.Warn("session_pair_error", "error", wa.Redact(fmt.Sprint(item.Error)))
+		s.log.Warn("session_pair_error", "event", "session_pair_error", "error", wa.Redact(fmt.Sprint(item.Error)))
 	}
 }
 

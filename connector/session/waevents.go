@@ -28,9 +28,9 @@ func (s *Supervisor) handleWAEvent(cli *whatsmeow.Client, gen uint64, evt any) b
 		*events.TemporaryBan, *events.ConnectFailure, *events.KeepAliveTimeout:
 		s.post(waEvent{gen: gen, evt: evt})
 	case *events.KeepAliveRestored:
-		s.log.Info("session_keepalive_restored")
+		s.log.Info("session_keepalive_restored", "event", "session_keepalive_restored", "outcome", "ok")
 	case *events.QRScannedWithoutMultidevice:
-		s.log.Warn("session_qr_scanned_without_multidevice")
+		s.log.Warn("session_qr_scanned_without_multidevice", "event", "session_qr_scanned_without_multidevice")
 	}
 	return true
 }
@@ -41,7 +41,7 @@ func (s *Supervisor) handleWAEvent(cli *whatsmeow.Client, gen uint64, evt any) b
 func (s *Supervisor) handleMessage(cli *whatsmeow.Client, e *events.Message) bool {
 	log := s.log.With("message_id", e.Info.ID)
 	if e.Info.IsFromMe {
-		log.Debug("message_from_own_device_ignored")
+		log.Debug("message_from_own_device_ignored", "event", "message_from_own_device_ignored")
 		return true
 	}
 	text := e.Message.GetConversation()
@@ -49,7 +49,7 @@ func (s *Supervisor) handleMessage(cli *whatsmeow.Client, e *events.Message) boo
 		text = e.Message.GetExtendedTextMessage().GetText()
 	}
 	if text == "" {
-		log.Debug("message_ignored", "type", e.Info.Type, "media", e.Info.MediaType)
+		log.Debug("message_ignored", "event", "message_ignored", "type", e.Info.Type, "media", e.Info.MediaType)
 		return true
 	}
 	now := s.now().UTC()
@@ -68,14 +68,14 @@ func (s *Supervisor) handleMessage(cli *whatsmeow.Client, e *events.Message) boo
 	err := s.deps.Messages.PutMessage(ctx, m)
 	switch {
 	case core.IsCode(err, core.CodeConflict):
-		log.Debug("message_duplicate")
+		log.Debug("message_duplicate", "event", "message_duplicate")
 		return true
 	case err != nil:
-		log.Error("message_store_failed", "error", err)
+		log.Error("message_store_failed", "event", "message_store_failed", "outcome", "fail", "error", err)
 		return false
 	}
 	s.deps.Metrics.Count(metrics.MessagesReceived, 1)
-	log.Info("message_received", "from", wa.MaskJID(m.From))
+	log.Info("message_received", "event", "message_received", "outcome", "ok", "from", wa.MaskJID(m.From))
 	s.publish(ctx, core.EventMessageIn, m)
 	return true
 }
@@ -118,10 +118,10 @@ func (s *Supervisor) handleReceipt(e *events.Receipt) bool {
 		case errors.Is(err, errNoChange), core.IsCode(err, core.CodeNotFound):
 			continue
 		case err != nil:
-			s.log.Error("receipt_store_failed", "message_id", id, "error", err)
+			s.log.Error("receipt_store_failed", "event", "receipt_store_failed", "outcome", "fail", "message_id", id, "error", err)
 			return false
 		}
-		s.log.Info("message_status", "message_id", id, "status", next, "lag", time.Since(e.Timestamp).Round(time.Millisecond))
+		s.log.Info("message_status", "event", "message_status", "outcome", "ok", "message_id", id, "status", next, "lag", time.Since(e.Timestamp).Round(time.Millisecond).String())
 		s.publish(ctx, core.EventMessageStatus, m)
 	}
 	return true
