@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/core/metrics"
@@ -27,9 +28,10 @@ func (m *Manager) HandleCommand(ctx context.Context, c core.Command) error {
 	if !c.At.IsZero() {
 		m.deps.Metrics.Duration(metrics.CommandAge, max(m.deps.Now().Sub(c.At), 0), metrics.D(metrics.DimCommand, string(c.Type)))
 	}
+	start := time.Now()
 	log := m.log.With("tenant", c.Tenant, "session", c.SessionID, "command", c.Type, "command_id", c.ID)
 	if c.Type == core.CmdDiagnostics {
-		return m.settle(log, m.diagnostics(ctx, c))
+		return m.settle(log, start, m.diagnostics(ctx, c))
 	}
 	key := c.Key()
 	unlock := m.lockKey(key)
@@ -65,23 +67,25 @@ func (m *Manager) HandleCommand(ctx context.Context, c core.Command) error {
 	case core.CmdSendMessage:
 		err = m.send(ctx, c)
 	default:
-		log.Warn("command_unknown")
+		log.Warn("command_unknown", "event", "command_unknown")
 		return nil
 	}
-	return m.settle(log, err)
+	return m.settle(log, start, err)
 }
 
-// settle decides whether a command's error asks for redelivery.
-func (m *Manager) settle(log *slog.Logger, err error) error {
+// settle decides whether a command's error asks for redelivery, and logs the
+// outcome with how long the command took.
+func (m *Manager) settle(log *slog.Logger, start time.Time, err error) error {
+	log = log.With("duration_ms", float64(time.Since(start).Microseconds())/1000)
 	switch core.ErrorCode(err) {
 	case "":
-		log.Info("command_done")
+		log.Info("command_done", "event", "command_done", "outcome", "ok")
 		return nil
 	case core.CodeInvalid, core.CodeNotFound, core.CodeWrongState:
-		log.Warn("command_rejected", "error", err)
+		log.Warn("command_rejected", "event", "command_rejected", "outcome", "fail", "error", err)
 		return nil
 	}
-	log.Error("command_failed", "error", err)
+	log.Error("command_failed", "event", "command_failed", "outcome", "fail", "error", err)
 	return err
 }
 

@@ -213,7 +213,7 @@ func (m *Manager) onLeaseLost(key core.SessionKey, e *entry) {
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.LeaseDuration/4)
 	defer cancel()
 	if err := e.sup.Abort(ctx); err != nil {
-		m.log.Error("session_abort_slow", "tenant", key.Tenant, "session", key.ID, "error", err)
+		m.log.Error("session_abort_slow", "event", "session_abort_slow", "outcome", "fail", "tenant", key.Tenant, "session", key.ID, "error", err)
 	}
 	m.goBackground(func() { m.lost(key, e, "lease") })
 }
@@ -228,7 +228,7 @@ func (m *Manager) lost(key core.SessionKey, e *entry, why string) {
 	}
 	m.mu.Unlock()
 	unlock()
-	m.log.Warn("session_lease_lost", "tenant", key.Tenant, "session", key.ID, "reason", why)
+	m.log.Warn("session_lease_lost", "event", "session_lease_lost", "outcome", "fail", "tenant", key.Tenant, "session", key.ID, "reason", why)
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
 	_ = e.sup.Abort(ctx) // never write: another connector holds the session
 	cancel()
@@ -251,7 +251,7 @@ func (m *Manager) stopEntry(e *entry) {
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := e.sup.Close(ctx); err != nil {
-		m.log.Error("session_close_failed", "tenant", e.sup.Key().Tenant, "session", e.sup.Key().ID, "error", err)
+		m.log.Error("session_close_failed", "event", "session_close_failed", "outcome", "fail", "tenant", e.sup.Key().Tenant, "session", e.sup.Key().ID, "error", err)
 	}
 	m.release(e.held)
 }
@@ -260,6 +260,6 @@ func (m *Manager) release(h *lease.Held) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := h.Release(ctx); err != nil {
-		m.log.Warn("lease_release_failed", "error", err)
+		m.log.Warn("lease_release_failed", "event", "lease_release_failed", "outcome", "fail", "error", err)
 	}
 }

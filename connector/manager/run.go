@@ -31,7 +31,7 @@ func (m *Manager) restoreAll() {
 	all, err := m.deps.State.ListAllSessions(ctx)
 	cancel()
 	if err != nil {
-		m.log.Error("restore_list_failed", "error", err)
+		m.log.Error("restore_list_failed", "event", "restore_list_failed", "outcome", "fail", "error", err)
 		return
 	}
 	n := 0
@@ -41,7 +41,7 @@ func (m *Manager) restoreAll() {
 			n++
 		}
 	}
-	m.log.Info("restore_started", "sessions", n, "of", len(all))
+	m.log.Info("restore_started", "event", "restore_started", "outcome", "ok", "sessions", n, "of", len(all))
 }
 
 // restoreSlots bounds concurrent restores; created lazily per manager.
@@ -66,7 +66,7 @@ func (m *Manager) restore(key core.SessionKey) {
 			if done {
 				return
 			}
-			m.log.Info("restore_waiting", "tenant", key.Tenant, "session", key.ID, "error", err)
+			m.log.Info("restore_waiting", "event", "restore_waiting", "outcome", "pending", "tenant", key.Tenant, "session", key.ID, "error", err)
 			if !sleepCtx(m.ctx, time.Second) {
 				return
 			}
@@ -91,7 +91,7 @@ func (m *Manager) restoreOnce(key core.SessionKey) (done bool, err error) {
 		return false, err
 	}
 	if err != nil {
-		m.log.Error("restore_failed", "tenant", key.Tenant, "session", key.ID, "error", err)
+		m.log.Error("restore_failed", "event", "restore_failed", "outcome", "fail", "tenant", key.Tenant, "session", key.ID, "error", err)
 		return true, err
 	}
 	slots := m.restoreSlots()
@@ -107,7 +107,7 @@ func (m *Manager) restoreOnce(key core.SessionKey) (done bool, err error) {
 	wctx, cancel := context.WithTimeout(m.ctx, m.cfg.Session.ConnectTimeout+5*time.Second)
 	defer cancel()
 	_ = e.sup.WaitSettled(wctx)
-	m.log.Info("session_restored", "tenant", key.Tenant, "session", key.ID, "status", e.sup.Status())
+	m.log.Info("session_restored", "event", "session_restored", "outcome", "ok", "tenant", key.Tenant, "session", key.ID, "status", e.sup.Status())
 	return true, nil
 }
 
@@ -151,7 +151,7 @@ func (m *Manager) heartbeat(ctx context.Context) {
 		StartedAt: m.startedAt.UTC(), At: m.deps.Now().UTC(), DiagnosticsOK: diag,
 	})
 	if err != nil && ctx.Err() == nil {
-		m.log.Error("heartbeat_failed", "error", err)
+		m.log.Error("heartbeat_failed", "event", "heartbeat_failed", "outcome", "fail", "error", err)
 	}
 	m.recordHeartbeat(diag)
 }
@@ -193,10 +193,10 @@ func (m *Manager) doShutdown(ctx context.Context) error {
 	m.mu.Unlock()
 	m.cancel()
 	if err := waitCtx(ctx, &m.inflight); err != nil {
-		m.log.Warn("shutdown_commands_pending", "error", err)
+		m.log.Warn("shutdown_commands_pending", "event", "shutdown_commands_pending", "error", err)
 	}
 	if err := waitCtx(ctx, &m.bg); err != nil {
-		m.log.Warn("shutdown_background_pending", "error", err)
+		m.log.Warn("shutdown_background_pending", "event", "shutdown_background_pending", "error", err)
 	}
 	m.mu.Lock()
 	entries := make([]*entry, 0, len(m.entries))
@@ -223,12 +223,12 @@ func (m *Manager) doShutdown(ctx context.Context) error {
 	close(errs)
 	var first error
 	for err := range errs {
-		m.log.Error("shutdown_session_failed", "error", err)
+		m.log.Error("shutdown_session_failed", "event", "shutdown_session_failed", "outcome", "fail", "error", err)
 		if first == nil {
 			first = err
 		}
 	}
-	m.log.Info("shutdown_done", "sessions", len(entries), "took", time.Since(start).Round(time.Millisecond))
+	m.log.Info("shutdown_done", "event", "shutdown_done", "outcome", "ok", "sessions", len(entries), "duration_ms", time.Since(start).Milliseconds())
 	return first
 }
 
