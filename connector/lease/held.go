@@ -85,7 +85,7 @@ func (h *Held) renewLoop(onLost func()) {
 		case <-next.C:
 		}
 		if err := h.renewBeforeDeadline(retry); err != nil {
-			h.log.Error("lease_lost", "error", err, "fence", h.Fence())
+			h.log.Error("lease_lost", "event", "lease_lost", "outcome", "fail", "error", err, "fence", h.Fence())
 			close(h.lost)
 			if onLost != nil {
 				onLost()
@@ -133,7 +133,7 @@ func (h *Held) renewBeforeDeadline(retry time.Duration) error {
 		if core.IsCode(err, core.CodeConflict) {
 			return fmt.Errorf("renew lease: %w", err)
 		}
-		h.log.Warn("lease_renew_failed", "error", err)
+		h.log.Warn("lease_renew_failed", "event", "lease_renew_failed", "outcome", "fail", "error", err)
 		if sleepOrStop(h.stop, min(retry, max(deadline.Sub(now()), 0))) {
 			return nil
 		}
@@ -172,7 +172,7 @@ func (h *Held) Release(ctx context.Context) error {
 	if err := h.t.opts.Store.ReleaseLease(ctx, h.Lease()); err != nil {
 		return fmt.Errorf("release lease: %w", err)
 	}
-	h.log.Info("lease_released")
+	h.log.Info("lease_released", "event", "lease_released", "outcome", "ok")
 	return nil
 }
 

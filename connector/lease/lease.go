@@ -98,7 +98,7 @@ func (t *Taker) Acquire(ctx context.Context, key core.SessionKey) (*Held, error)
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("acquire lease: %w", ctx.Err())
 			}
-			log.Warn("lease_read_failed", "error", err)
+			log.Warn("lease_read_failed", "event", "lease_read_failed", "outcome", "fail", "error", err)
 		case cur.Owner == "" || cur.Owner == t.opts.Owner:
 			take, expect = true, cur.Version
 		default:
@@ -109,12 +109,12 @@ func (t *Taker) Acquire(ctx context.Context, key core.SessionKey) (*Held, error)
 			if cur.Version != seenVersion {
 				seenVersion, seenAt = cur.Version, observed
 				if !waiting {
-					log.Info("lease_waiting", "holder", cur.Owner, "lease", d)
+					log.Info("lease_waiting", "event", "lease_waiting", "outcome", "pending", "holder", cur.Owner, "lease", d.String())
 					waiting = true
 				}
 			} else if observed.Sub(seenAt) >= d {
 				take, takeover, expect = true, true, cur.Version
-				log.Warn("lease_taking_over", "holder", cur.Owner, "unchanged_for", observed.Sub(seenAt))
+				log.Warn("lease_taking_over", "event", "lease_taking_over", "outcome", "retry", "holder", cur.Owner, "unchanged_for", observed.Sub(seenAt).Round(time.Millisecond).String())
 			}
 		}
 		if take {
@@ -124,11 +124,11 @@ func (t *Taker) Acquire(ctx context.Context, key core.SessionKey) (*Held, error)
 				if takeover {
 					t.opts.Metrics.Count(metrics.LeaseTakeovers, 1)
 				}
-				log.Info("lease_taken", "fence", l.Fence)
+				log.Info("lease_taken", "event", "lease_taken", "outcome", "ok", "fence", l.Fence)
 				return newHeld(t, l, start), nil
 			}
 			if !core.IsCode(err, core.CodeConflict) && ctx.Err() == nil {
-				log.Warn("lease_take_failed", "error", err)
+				log.Warn("lease_take_failed", "event", "lease_take_failed", "outcome", "fail", "error", err)
 			}
 			seenVersion = -1 // someone else wrote: start observing again
 		}
