@@ -57,7 +57,7 @@ func (l *Logger) emit(level slog.Level, msg string, args []any) {
 	if !l.log.Enabled(ctx, level) {
 		return
 	}
-	l.log.Log(ctx, level, "whatsmeow", "detail", Redact(fmt.Sprintf(msg, args...)))
+	l.log.Log(ctx, level, "whatsmeow", "event", "whatsmeow", "detail", Redact(fmt.Sprintf(msg, args...)))
 }
 
 // Redact replaces every run of 7 or more digits in s (a phone number, a JID user) by
