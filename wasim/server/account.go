@@ -59,6 +59,10 @@ type account struct {
 
 	sendMu sync.Mutex // serialises the phone's outgoing messages (encrypt and queue in order)
 
+	rxMu    sync.Mutex
+	rx      phoneRxQueue // message copies the phone still has to decrypt
+	rxSpace *sync.Cond   // on rxMu: signalled when a worker takes the queued copies
+
 	mu         sync.Mutex
 	nextDevice uint16
 	companions map[uint16]*device
@@ -76,14 +80,16 @@ func newAccount(number, name string) (*account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create phone: %w", err)
 	}
-	return &account{
+	a := &account{
 		number:     number,
 		jid:        types.NewJID(number, types.DefaultUserServer),
 		lid:        lid,
 		phone:      p,
 		nextDevice: 1,
 		companions: make(map[uint16]*device),
-	}, nil
+	}
+	a.rxSpace = sync.NewCond(&a.rxMu)
+	return a, nil
 }
 
 // randomLID returns a random 15-digit LID user, as WhatsApp assigns them.

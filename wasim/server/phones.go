@@ -105,12 +105,15 @@ func (s *Server) Devices() []DeviceInfo {
 	return out
 }
 
-// Messages returns what a phone received, oldest first. Errors: ErrNotFound.
+// Messages returns what a phone received, oldest first, including every message the
+// server acknowledged to its sender before the call (the phone decrypts in the
+// background; Messages waits for it). Errors: ErrNotFound.
 func (s *Server) Messages(number string) ([]InboxMessage, error) {
 	a := s.account(number)
 	if a == nil {
 		return nil, fmt.Errorf("messages: phone %s: %w", number, ErrNotFound)
 	}
+	s.settlePhone(a)
 	return a.inboxCopy(), nil
 }
 
@@ -152,6 +155,10 @@ func (s *Server) SendMessage(ctx context.Context, from, to, text string) (string
 	if text == "" {
 		return "", fmt.Errorf("send: text is empty: %w", ErrInvalid)
 	}
+	// Both phones first take in what they were sent: the sender's sessions and the
+	// order of the recipient's inbox are as if they had decrypted on arrival.
+	s.settlePhone(a)
+	s.settlePhone(ta)
 	id := NewMessageID()
 	now := s.now()
 	msg := &waE2E.Message{Conversation: proto.String(text)}
@@ -220,6 +227,7 @@ func (s *Server) PhoneReceipt(ctx context.Context, number, messageID, typ string
 	if a == nil {
 		return fmt.Errorf("receipt: phone %s: %w", number, ErrNotFound)
 	}
+	s.settlePhone(a)
 	m, ok := a.inboxByID(messageID)
 	if !ok {
 		return fmt.Errorf("receipt: phone %s has no message %s: %w", number, messageID, ErrNotFound)

@@ -19,7 +19,8 @@ type target struct {
 
 // handleClientMessage takes a message a client sent: each participant copy goes to
 // its device (queued while the device is offline) or, for device 0, to the fake
-// phone, which decrypts it. The sender gets an ack with the server timestamp.
+// phone, which decrypts it on its own goroutine. The sender gets an ack with the
+// server timestamp without waiting for those decryptions.
 func (s *Server) handleClientMessage(c *conn, n *waBinary.Node) {
 	d := c.dev.Load()
 	id := attrString(n.Attrs["id"])
@@ -97,14 +98,21 @@ func (s *Server) handleClientMessage(c *conn, n *waBinary.Node) {
 	}})
 }
 
-// phoneReceive is a fake phone decrypting the copy of a message addressed to it. A
+// phoneReceive hands the copy of a message addressed to a fake phone to the phone,
+// which decrypts it after the sender's ack is queued (see phoneDecrypt).
+func (s *Server) phoneReceive(c *conn, a *account, sender *device, id string, enc waBinary.Node, at time.Time) {
+	s.queuePhoneRx(a, phoneRx{who: c.who(), sender: sender, id: id, enc: enc, at: at})
+}
+
+// phoneDecrypt is a fake phone decrypting the copy of a message addressed to it. A
 // text from another account goes to the phone's inbox; the sender's own copies
 // (DeviceSentMessage) and non-text messages are decrypted and dropped.
-func (s *Server) phoneReceive(c *conn, a *account, sender *device, id string, enc waBinary.Node, at time.Time) {
+func (s *Server) phoneDecrypt(a *account, rx phoneRx) {
+	sender, id, enc := rx.sender, rx.id, rx.enc
 	ct, _ := enc.Content.([]byte)
 	msg, err := a.phone.Decrypt(phone.AddressOf(sender.jid), attrString(enc.Attrs["type"]), ct)
 	if err != nil {
-		s.violation(c.who(), fmt.Sprintf("phone %s cannot decrypt message %s (%s): %v",
+		s.violation(rx.who, fmt.Sprintf("phone %s cannot decrypt message %s (%s): %v",
 			redact(a.number), id, attrString(enc.Attrs["type"]), err), nil)
 		return
 	}
@@ -120,7 +128,7 @@ func (s *Server) phoneReceive(c *conn, a *account, sender *device, id string, en
 		text = msg.GetExtendedTextMessage().GetText()
 	}
 	a.addInbox(InboxMessage{
-		ID: id, From: sender.acct.number, FromJID: sender.jid.String(), Text: text, At: at,
+		ID: id, From: sender.acct.number, FromJID: sender.jid.String(), Text: text, At: rx.at,
 		Enc: attrString(enc.Attrs["type"]),
 	})
 }

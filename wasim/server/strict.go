@@ -26,16 +26,21 @@ func (v Violation) String() string {
 	return fmt.Sprintf("%s: %s\n%s", v.Device, v.Reason, v.XML)
 }
 
-// Violations returns the strict-mode violations recorded so far, oldest first.
+// Violations returns the strict-mode violations recorded so far, oldest first,
+// including those of every message a fake phone was sent before the call (phones
+// decrypt in the background; Violations waits for them).
 func (s *Server) Violations() []Violation {
+	s.settlePhones()
 	s.violMu.Lock()
 	defer s.violMu.Unlock()
 	return slices.Clone(s.violations)
 }
 
 // TakeViolations returns the violations recorded so far and forgets them, for tests
-// that provoke violations on purpose.
+// that provoke violations on purpose. Like Violations, it waits for the fake phones'
+// pending decryptions first.
 func (s *Server) TakeViolations() []Violation {
+	s.settlePhones()
 	s.violMu.Lock()
 	defer s.violMu.Unlock()
 	vs := s.violations
