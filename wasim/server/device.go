@@ -18,8 +18,9 @@ const maxPending = 5000
 // pendingStanza is a stanza queued for a device until the device acknowledges it
 // (an ack, or a receipt for a message).
 type pendingStanza struct {
-	key  string // id|from
-	node waBinary.Node
+	key   string // class|id|from|type
+	node  waBinary.Node
+	acked bool
 }
 
 // loginBlock is a fault that makes logins fail until a deadline.
@@ -48,7 +49,7 @@ type device struct {
 	preKeys   []phone.PreKey
 	conn      *conn
 	removed   bool
-	pending   []pendingStanza
+	pending   pendingQueue
 	block     *loginBlock
 	latency   time.Duration
 	latencyTo time.Time
@@ -96,10 +97,7 @@ func (d *device) deliver(n waBinary.Node) {
 	if d.removed {
 		return
 	}
-	d.pending = append(d.pending, pendingStanza{key: key, node: n})
-	if len(d.pending) > maxPending {
-		d.pending = d.pending[len(d.pending)-maxPending:]
-	}
+	d.pending.add(key, n, maxPending)
 	if d.conn != nil && d.conn.loggedIn() {
 		d.conn.send(n)
 	}
@@ -112,13 +110,7 @@ func (d *device) acknowledge(class string, id, from, typ any) bool {
 	key := pendingKey(class, id, from, typ)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for i, p := range d.pending {
-		if p.key == key {
-			d.pending = append(d.pending[:i], d.pending[i+1:]...)
-			return true
-		}
-	}
-	return false
+	return d.pending.ack(key)
 }
 
 // currentLatency is the extra delay for frames to this device now.

@@ -97,7 +97,7 @@ func (s *Server) unlink(d *device) {
 	}
 	d.mu.Lock()
 	d.removed = true
-	d.pending = nil
+	d.pending.reset()
 	d.mu.Unlock()
 	s.notifyDevices(d.acct, d, "remove")
 	s.log.Info("device_unlinked", "device", d.jid.String())

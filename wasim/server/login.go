@@ -45,12 +45,10 @@ func (s *Server) login(c *conn, p *waWa6.ClientPayload) bool {
 		"lid":      d.lid,
 		"location": "sim",
 	}})
-	for _, p := range d.pending {
-		c.send(p.node)
-	}
+	d.pending.each(c.send)
 	c.send(waBinary.Node{Tag: "ib", Attrs: waBinary.Attrs{"from": types.ServerJID}, Content: []waBinary.Node{{
 		Tag:   "offline",
-		Attrs: waBinary.Attrs{"count": strconv.Itoa(len(d.pending))},
+		Attrs: waBinary.Attrs{"count": strconv.Itoa(d.pending.len())},
 	}}})
 	d.mu.Unlock()
 	s.log.Info("device_logged_in", "device", d.jid.String())

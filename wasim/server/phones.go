@@ -264,5 +264,5 @@ func (s *Server) Unacked(jid string) (int, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.pending), nil
+	return d.pending.len(), nil
 }
