@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // SessionGetter reads a session; core.SessionStore implements it.
@@ -32,6 +33,8 @@ const (
 type Notifier struct {
 	Sessions SessionGetter
 	Sender   Sender
+	// Metrics counts WebhookDeliveries and WebhookFailures; nil records nothing.
+	Metrics metrics.Emitter
 }
 
 // Notify reads the settings of e's session and delivers e to its webhook URL. An
@@ -52,8 +55,11 @@ func (n *Notifier) Notify(ctx context.Context, e core.Event) (Outcome, error) {
 	if s.Settings.WebhookURL == "" {
 		return NoWebhook, nil
 	}
+	m := metrics.Or(n.Metrics)
 	if err := n.Sender.Deliver(ctx, s.Settings.WebhookURL, e); err != nil {
+		m.Count(metrics.WebhookFailures, 1)
 		return NotDelivered, err
 	}
+	m.Count(metrics.WebhookDeliveries, 1)
 	return Delivered, nil
 }
