@@ -16,11 +16,16 @@ type health struct {
 	Time       time.Time         `json:"time"`
 }
 
+// connectorHealth is one live connector's latest heartbeat.
 type connectorHealth struct {
 	ConnectorID string    `json:"connectorId"`
 	Version     string    `json:"version"`
 	Sessions    int       `json:"sessions"`
+	StartedAt   time.Time `json:"startedAt"`
 	At          time.Time `json:"at"`
+	// DiagnosticsOK is the outcome of the connector's latest diagnostics run; absent
+	// until one ran.
+	DiagnosticsOK *bool `json:"diagnosticsOk,omitempty"`
 }
 
 // health answers 200 whenever the API itself serves, with the live connectors.
@@ -33,7 +38,8 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, hb := range hbs {
 		h.Connectors = append(h.Connectors, connectorHealth{
-			ConnectorID: hb.ConnectorID, Version: hb.Version, Sessions: hb.Sessions, At: hb.At.UTC(),
+			ConnectorID: hb.ConnectorID, Version: hb.Version, Sessions: hb.Sessions,
+			StartedAt: hb.StartedAt.UTC(), At: hb.At.UTC(), DiagnosticsOK: hb.DiagnosticsOK,
 		})
 	}
 	if len(h.Connectors) > 0 {
