@@ -74,6 +74,11 @@ func (x *run) checkDNS(ctx context.Context, host string, kind core.CheckKind) dn
 	if kind == core.CheckDNSAAAA {
 		family, is = "ip6", func(a netip.Addr) bool { return a.Is6() && !a.Is4In6() }
 	}
+	if lit, err := netip.ParseAddr(host); err == nil {
+		r := literalDNS(host, kind, lit.Unmap(), is)
+		x.finish(ctx, r.check)
+		return r
+	}
 	ctx, cancel := context.WithTimeout(ctx, x.timeout)
 	defer cancel()
 	start := x.now()
@@ -81,7 +86,7 @@ func (x *run) checkDNS(ctx context.Context, host string, kind core.CheckKind) dn
 	c := core.Check{Kind: kind, Target: host, Outcome: core.OutcomeOK, DurationMS: ms(x.now().Sub(start))}
 	var addrs []netip.Addr
 	for _, a := range found {
-		if is(a) {
+		if a = a.Unmap(); is(a) {
 			addrs = append(addrs, a)
 		}
 	}
@@ -99,6 +104,19 @@ func (x *run) checkDNS(ctx context.Context, host string, kind core.CheckKind) dn
 	}
 	x.finish(ctx, c)
 	return dnsResult{check: c, addrs: addrs}
+}
+
+// literalDNS answers a DNS check for a target given as an IP address (a simulator or
+// a pinned edge address): nothing to look up, so the family that matches passes with
+// that address and the other is skipped.
+func literalDNS(host string, kind core.CheckKind, lit netip.Addr, is func(netip.Addr) bool) dnsResult {
+	if is(lit) {
+		return dnsResult{
+			check: core.Check{Kind: kind, Target: host, Outcome: core.OutcomeOK, Address: lit.String()},
+			addrs: []netip.Addr{lit},
+		}
+	}
+	return dnsResult{check: skipped(kind, host, "the target is an IP address of the other family")}
 }
 
 // tcpResult is a TCP check and, when it passed, its open connection.

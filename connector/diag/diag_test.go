@@ -299,3 +299,26 @@ func TestRunTimesOutASilentServer(t *testing.T) {
 		}
 	}
 }
+
+// An IP address as the target (the simulator, or a pinned edge address) needs no DNS:
+// the A check passes with the literal, AAAA is skipped, and TCP/TLS go to it.
+func TestRunIPLiteralTarget(t *testing.T) {
+	srv := startWAServer(t, false)
+	r := &diag.Runner{
+		Targets:   diag.Targets{Hosts: []string{"127.0.0.1"}, Port: srv.port, WebSocketURL: "wss://127.0.0.1:" + srv.port + "/ws/chat"},
+		Resolver:  netdialtest.NoNetworkResolver(t),
+		TLSConfig: &tls.Config{RootCAs: srv.roots},
+	}
+	rep := run(t, r)
+
+	if !rep.OK {
+		t.Errorf("report not OK for a reachable IP literal: %+v", rep.Checks)
+	}
+	want(t, find(t, rep, core.CheckDNSA, "127.0.0.1"), core.OutcomeOK, "127.0.0.1", "")
+	want(t, find(t, rep, core.CheckDNSAAAA, "127.0.0.1"), core.OutcomeSkipped, "", "")
+	want(t, find(t, rep, core.CheckTCP4, "127.0.0.1"), core.OutcomeOK, net.JoinHostPort("127.0.0.1", srv.port), "")
+	want(t, find(t, rep, core.CheckTLS, "127.0.0.1"), core.OutcomeOK, net.JoinHostPort("127.0.0.1", srv.port), "")
+	if ws := find(t, rep, core.CheckWebSocket, "wss://"); ws.Outcome != core.OutcomeOK {
+		t.Errorf("websocket = %+v, want ok", ws)
+	}
+}
