@@ -69,6 +69,7 @@ lint: vet ## vet, gofmt and staticcheck (installed into .cache/)
 .PHONY: bench
 bench: ## run the benchmarks recorded in BENCHMARKS.md
 	cd wasim && $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 10m ./bench
+	cd connector && $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 20m ./e2e
 
 # Browser tests drive Debian's chromium with playwright-core (no browser download).
 .PHONY: browser-deps

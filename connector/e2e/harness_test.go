@@ -30,12 +30,15 @@ func TestMain(m *testing.M) {
 	// whatsmeow's process-wide settings, once, as main does.
 	whatsmeow.WACertPubKey = simtest.RootKey()
 	wa.ConfigureDeviceProps()
+	if os.Getenv(childKindEnv) != "" {
+		os.Exit(runMemChildMain()) // a memory benchmark's child process
+	}
 	os.Exit(m.Run())
 }
 
 // env is one wagate process started through app.Main, with the simulator it dials.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	sim  *simtest.Sim
 	cfg  app.Config
 	main *app.Main
@@ -48,7 +51,7 @@ type option func(*app.Config)
 
 // start runs a simulator and a wagate on 127.0.0.1:0 with a fresh data folder. The
 // logs are shown if the test fails.
-func start(t *testing.T, opts ...option) *env {
+func start(t testing.TB, opts ...option) *env {
 	t.Helper()
 	sim := simtest.Start(t)
 	cfg := app.DefaultConfig()
@@ -75,7 +78,11 @@ func (e *env) run() {
 	e.t.Helper()
 	m := app.NewMain()
 	m.Config = e.cfg
-	m.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	if e.cfg.LogLevel == "warn" {
+		level = slog.LevelWarn // benchmarks: keep the logs out of the measurements
+	}
+	m.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := m.Run(ctx); err != nil {
