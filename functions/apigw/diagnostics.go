@@ -34,7 +34,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	h := health{Status: "degraded", Connectors: []connectorHealth{}, Time: s.Now().UTC()}
 	hbs, err := s.liveHeartbeats(r.Context())
 	if err != nil {
-		s.log(r.Context()).Error("health_heartbeats_failed", "error", err.Error())
+		s.log(r.Context()).Error("health_heartbeats_failed", "event", "health_heartbeats_failed", "outcome", "fail", "error", err.Error())
 	}
 	for _, hb := range hbs {
 		h.Connectors = append(h.Connectors, connectorHealth{

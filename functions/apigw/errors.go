@@ -68,7 +68,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := statusOf(core.ErrorCode(err))
 	msg := core.ErrorMessage(err)
 	if code == core.CodeInternal {
-		s.log(r.Context()).Error("internal_error", "method", r.Method, "path", r.URL.Path, "error", err.Error())
+		s.log(r.Context()).Error("internal_error", "event", "internal_error", "outcome", "fail", "method", r.Method, "path", r.URL.Path, "error", err.Error())
 		msg = core.ErrorMessage(errors.New("internal"))
 	} else if code == core.CodeWrongState && core.IsCode(err, core.CodeConflict) {
 		msg = "the session changed while the request ran; retry"

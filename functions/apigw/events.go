@@ -35,10 +35,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if err := rc.Flush(); err != nil {
-		s.log(ctx).Warn("events_flush_unsupported", "error", err.Error())
+		s.log(ctx).Warn("events_flush_unsupported", "event", "events_flush_unsupported", "error", err.Error())
 		return nil
 	}
-	s.log(ctx).Info("events_subscribed")
+	s.log(ctx).Info("events_subscribed", "event", "events_subscribed")
 	ticker := time.NewTicker(s.Options.EventsHeartbeat)
 	defer ticker.Stop()
 	for {
@@ -50,12 +50,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			_, err = io.WriteString(w, ": ping\n\n")
 		case e, ok := <-ch:
 			if !ok {
-				s.log(ctx).Info("events_subscription_closed")
+				s.log(ctx).Info("events_subscription_closed", "event", "events_subscription_closed")
 				return nil
 			}
 			data, merr := json.Marshal(e)
 			if merr != nil {
-				s.log(ctx).Error("event_encode_failed", "event_id", e.ID, "error", merr.Error())
+				s.log(ctx).Error("event_encode_failed", "event", "event_encode_failed", "outcome", "fail", "event_id", e.ID, "error", merr.Error())
 				continue
 			}
 			_, err = fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data)

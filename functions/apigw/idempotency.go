@@ -88,7 +88,7 @@ func (s *Server) claim(ctx context.Context, req idempotentRequest, status int, b
 // same key is tried afresh. Failing to forget is logged: the record expires anyway.
 func (s *Server) release(ctx context.Context, req idempotentRequest) {
 	if err := s.State.DeleteIdempotency(context.WithoutCancel(ctx), req.tenant, req.key); err != nil {
-		s.log(ctx).Error("idempotency_release_failed", "error", err.Error())
+		s.log(ctx).Error("idempotency_release_failed", "event", "idempotency_release_failed", "outcome", "fail", "error", err.Error())
 	}
 }
 

@@ -93,7 +93,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 			if json.Unmarshal(prev.Body, &first) == nil && first.ID != "" {
 				w.Header().Set("Location", messagePath(key, first.ID))
 			}
-			s.log(ctx).Info("idempotent_replay", "message_id", first.ID)
+			s.log(ctx).Info("idempotent_replay", "event", "idempotent_replay", "message_id", first.ID)
 			replay(w, prev)
 			return nil
 		}
@@ -126,11 +126,11 @@ func (s *Server) enqueueMessage(ctx context.Context, msg core.Message) error {
 			return nil
 		})
 		if uerr != nil {
-			s.log(ctx).Error("message_mark_failed", "message_id", msg.ID, "error", uerr.Error())
+			s.log(ctx).Error("message_mark_failed", "event", "message_mark_failed", "outcome", "fail", "message_id", msg.ID, "error", uerr.Error())
 		}
 		return err
 	}
-	s.log(ctx).Info("message_accepted", "message_id", msg.ID)
+	s.log(ctx).Info("message_accepted", "event", "message_accepted", "outcome", "ok", "message_id", msg.ID)
 	return nil
 }
 

@@ -208,7 +208,7 @@ func (s *Server) sendCommand(ctx context.Context, typ core.CommandType, key core
 	if err := s.Commands.SendCommand(ctx, cmd); err != nil {
 		return core.Command{}, commandError(err)
 	}
-	s.log(ctx).Info("command_sent", "command_id", cmd.ID, "command_type", string(cmd.Type))
+	s.log(ctx).Info("command_sent", "event", "command_sent", "outcome", "ok", "command_id", cmd.ID, "command", string(cmd.Type))
 	return cmd, nil
 }
 

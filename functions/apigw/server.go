@@ -103,7 +103,7 @@ func (s *Server) Handler() http.Handler {
 			log = slog.New(slog.DiscardHandler)
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			log.Error("server_misconfigured", "error", err.Error())
+			log.Error("server_misconfigured", "event", "server_misconfigured", "outcome", "fail", "error", err.Error())
 			writeErrorBody(w, http.StatusInternalServerError, core.CodeInternal, core.ErrorMessage(err))
 		})
 	}
@@ -189,16 +189,19 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					panic(v)
 				}
-				s.log(r.Context()).Error("handler_panic", "panic", fmt.Sprint(v), "method", r.Method, "path", r.URL.Path)
+				s.log(r.Context()).Error("handler_panic", "event", "handler_panic", "outcome", "fail", "panic", fmt.Sprint(v), "method", r.Method, "path", r.URL.Path)
 				if !rw.wroteHeader {
 					writeErrorBody(rw, http.StatusInternalServerError, core.CodeInternal, core.ErrorMessage(errors.New("panic")))
 				}
 			}
-			level := slog.LevelInfo
+			level, outcome := slog.LevelInfo, "ok"
 			if r.URL.Path == "/v1/health" && rw.status < 500 {
 				level = slog.LevelDebug
 			}
-			s.log(r.Context()).Log(r.Context(), level, "http_request",
+			if rw.status >= 500 {
+				outcome = "fail"
+			}
+			s.log(r.Context()).Log(r.Context(), level, "http_request", "event", "http_request", "outcome", outcome,
 				"method", r.Method, "path", r.URL.Path, "status", rw.status,
 				"bytes", rw.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 		}()

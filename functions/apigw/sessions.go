@@ -58,7 +58,7 @@ func (s *Server) putSession(w http.ResponseWriter, r *http.Request) error {
 		}
 		err := s.State.CreateSession(ctx, sess)
 		if err == nil {
-			s.log(ctx).Info("session_created")
+			s.log(ctx).Info("session_created", "event", "session_created", "outcome", "ok")
 			w.Header().Set("Location", "/v1/sessions/"+key.ID)
 			s.writeJSON(w, r, http.StatusCreated, sess)
 			return nil
@@ -79,7 +79,7 @@ func (s *Server) putSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return notFoundAs(err, "session %q was deleted while it was updated", key.ID)
 	}
-	s.log(ctx).Info("session_updated")
+	s.log(ctx).Info("session_updated", "event", "session_updated", "outcome", "ok")
 	s.notifySettings(ctx, key, settings)
 	s.writeJSON(w, r, http.StatusOK, sess)
 	return nil
@@ -93,7 +93,7 @@ func (s *Server) notifySettings(ctx context.Context, key core.SessionKey, settin
 		_, err = s.sendCommand(ctx, core.CmdSettings, key, core.SettingsPayload{Settings: settings})
 	}
 	if err != nil {
-		s.log(ctx).Warn("settings_command_failed", "error", err.Error())
+		s.log(ctx).Warn("settings_command_failed", "event", "settings_command_failed", "outcome", "fail", "error", err.Error())
 	}
 }
 

@@ -50,7 +50,7 @@ func Main(function string) {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", function)
 	h, err := build(os.Getenv, log)
 	if err != nil {
-		log.Error("start_failed", "error", err.Error())
+		log.Error("start_failed", "event", "start_failed", "outcome", "fail", "error", err.Error())
 		os.Exit(1)
 	}
 	lambda.Start(h)
