@@ -81,14 +81,14 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 func (c *Consumer) handle(ctx context.Context, log *slog.Logger, rec events.SQSMessage) bool {
 	start := time.Now()
 	receives, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
-	log = log.With("message_id", rec.MessageId, "receive_count", receives)
+	log = log.With("sqs_message_id", rec.MessageId, "receive_count", receives)
 	var e core.Event
 	if err := json.Unmarshal([]byte(rec.Body), &e); err != nil || e.ID == "" || e.Type == "" || e.Tenant == "" {
 		msg := "missing id, type or tenant"
 		if err != nil {
 			msg = err.Error()
 		}
-		log.Error("event_invalid", "error", msg)
+		log.Error("event_invalid", "event", "event_invalid", "outcome", "fail", "error", msg)
 		return false
 	}
 	log = log.With("event_id", e.ID, "type", string(e.Type), "tenant", e.Tenant, "session", e.SessionID)
@@ -96,10 +96,10 @@ func (c *Consumer) handle(ctx context.Context, log *slog.Logger, rec events.SQSM
 	ms := float64(time.Since(start).Microseconds()) / 1000
 	if err != nil {
 		delay := c.retryLater(ctx, log, rec, receives)
-		log.Warn("webhook_failed", "outcome", string(outcome), "error", err.Error(), "duration_ms", ms, "retry_in_s", delay.Seconds())
+		log.Warn("webhook_failed", "event", "webhook_failed", "outcome", "retry", "result", string(outcome), "error", err.Error(), "duration_ms", ms, "retry_in", delay.String())
 		return false
 	}
-	log.Info("webhook_done", "outcome", string(outcome), "duration_ms", ms)
+	log.Info("webhook_done", "event", "webhook_done", "outcome", "ok", "result", string(outcome), "duration_ms", ms)
 	return true
 }
 
@@ -116,7 +116,7 @@ func (c *Consumer) retryLater(ctx context.Context, log *slog.Logger, rec events.
 		VisibilityTimeout: int32(d / time.Second),
 	})
 	if err != nil {
-		log.Warn("retry_delay_failed", "error", fmt.Sprintf("change visibility: %v", err))
+		log.Warn("retry_delay_failed", "event", "retry_delay_failed", "outcome", "fail", "error", fmt.Sprintf("change visibility: %v", err))
 		return 0
 	}
 	return d

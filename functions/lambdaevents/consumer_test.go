@@ -176,7 +176,7 @@ func TestBatchDeliversAndReportsFailures(t *testing.T) {
 		t.Errorf("visibility changes %+v, want one for m-fail of 120 s (third receive)", f.vis.calls)
 	}
 	logs := f.logs.String()
-	for _, want := range []string{`"request_id":"inv-42"`, `"webhook_failed"`, `"event_invalid"`, `"outcome":"no_webhook"`, `"outcome":"no_session"`} {
+	for _, want := range []string{`"request_id":"inv-42"`, `"webhook_failed"`, `"event_invalid"`, `"result":"no_webhook"`, `"result":"no_session"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %s:\n%s", want, logs)
 		}

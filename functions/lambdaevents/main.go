@@ -1,14 +1,17 @@
 package lambdaevents
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/wagate/wagate/core/dynamo"
+	"github.com/wagate/wagate/core/metrics"
 	"github.com/wagate/wagate/functions/internal/awsenv"
 	"github.com/wagate/wagate/functions/webhook"
 )
@@ -69,18 +72,46 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 // Main runs the events function: configuration from the environment, the state
 // table for the sessions' webhook URLs, https-only deliveries. A bad configuration
-// stops the process with a log line saying what to fix.
+// stops the process with a log line saying what to fix. Webhook deliveries and
+// failures are written as EMF metrics to standard output after each invocation
+// (WAGATE_METRICS=off turns them off).
 func Main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", "events-consumer")
-	c, err := build(os.Getenv, log)
+	mode, err := metrics.ModeFromEnv(os.LookupEnv)
+	var emf *metrics.EMF
+	var m metrics.Emitter = metrics.Nop{}
+	if err == nil && mode == metrics.ModeEMF {
+		emf = metrics.NewEMF(os.Stdout, nil)
+		m = emf
+	}
+	var c *Consumer
+	if err == nil {
+		c, err = build(os.Getenv, log, m)
+	}
 	if err != nil {
-		log.Error("start_failed", "error", err.Error())
+		log.Error("start_failed", "event", "start_failed", "outcome", "fail", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(c.Handle)
+	if emf == nil {
+		lambda.Start(c.Handle)
+		return
+	}
+	lambda.Start(flushAfter(c.Handle, emf, log))
 }
 
-func build(getenv func(string) string, log *slog.Logger) (*Consumer, error) {
+// flushAfter writes the metrics of each invocation before it returns: a Lambda
+// sandbox may be frozen right after, so nothing may wait for a timer.
+func flushAfter(h func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), emf *metrics.EMF, log *slog.Logger) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		resp, err := h(ctx, ev)
+		if ferr := emf.Flush(); ferr != nil {
+			log.Warn("metrics_flush_failed", "event", "metrics_flush_failed", "outcome", "fail", "error", ferr.Error())
+		}
+		return resp, err
+	}
+}
+
+func build(getenv func(string) string, log *slog.Logger, m metrics.Emitter) (*Consumer, error) {
 	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, err
@@ -94,7 +125,7 @@ func build(getenv func(string) string, log *slog.Logger) (*Consumer, error) {
 		return nil, err
 	}
 	c := &Consumer{
-		Notifier: &webhook.Notifier{Sessions: dynamo.New(awsenv.DynamoDB(awsCfg, getenv), cfg.StateTable), Sender: d},
+		Notifier: &webhook.Notifier{Sessions: dynamo.New(awsenv.DynamoDB(awsCfg, getenv), cfg.StateTable), Sender: d, Metrics: m},
 		Logger:   log,
 	}
 	if cfg.EventsQueueURL != "" {

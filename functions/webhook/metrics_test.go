@@ -15,7 +15,9 @@ import (
 // senderFunc is a Sender made of a function.
 type senderFunc func(ctx context.Context, target string, e core.Event) error
 
-func (f senderFunc) Deliver(ctx context.Context, target string, e core.Event) error { return f(ctx, target, e) }
+func (f senderFunc) Deliver(ctx context.Context, target string, e core.Event) error {
+	return f(ctx, target, e)
+}
 
 func TestNotifierCountsDeliveriesAndFailures(t *testing.T) {
 	ctx := context.Background()
