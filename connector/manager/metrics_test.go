@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/wagate/wagate/connector/session"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/core/metrics"
+	"github.com/wagate/wagate/functions/webhook"
 	"github.com/wagate/wagate/wasim/server"
 	"github.com/wagate/wagate/wasim/simtest"
 )
@@ -235,6 +238,44 @@ var walkthroughEvents = []string{
 	"diagnostics_check", "diagnostics_report", "lease_taking_over", "lease_taken",
 }
 
+func TestObservedQRTimeout(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o := h.startObserved(h.config("c1"), observeOptions{})
+	key := h.createSession("main")
+	h.command(core.CmdConnect, key, nil)
+	h.waitQR(key)
+	// Nobody scans: whatsmeow shows six codes (60 s, then 20 s each), then gives up.
+	const qrWindow = 60*time.Second + 5*20*time.Second
+	deadline := time.Now().Add(qrWindow + waitFor)
+	for {
+		s, err := h.state.GetSession(ctxT(t), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Status == core.StatusDisconnected {
+			if s.LastError == nil || s.LastError.Code != session.CodeQRTimeout {
+				t.Fatalf("after the QR codes ran out: %s; want lastError qr_timeout", describe(s))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no qr_timeout within %v: %s", qrWindow+waitFor, describe(s))
+		}
+		o.flush() // as the connector's periodic flush does: the emitter's buffer is bounded
+		time.Sleep(200 * time.Millisecond)
+	}
+	o.waitMetric(metrics.QRTimeouts, 1)
+	if got := o.rec.Sum(metrics.QRIssued); got != 6 {
+		t.Errorf("QR codes issued %v, want the 6 whatsmeow shows", got)
+	}
+	if got := sumAll(o.rec, metrics.FatalEvents); got != 0 {
+		t.Errorf("a QR timeout counted as %v fatal events; it is not fatal", got)
+	}
+	o.waitLog("session_stopped", map[string]any{"session": "main", "status": "disconnected", "code": session.CodeQRTimeout})
+	checkDimensions(t, o.rec)
+}
+
 func TestObservedDNSFailure(t *testing.T) {
 	h := newHarness(t)
 	resolver := netdialtest.NoNetworkResolver(t)
@@ -314,6 +355,55 @@ func TestObservedUnusableNetworkSettingsFail(t *testing.T) {
 	h.waitStatus(key, core.StatusFailed)
 	o.waitMetric(metrics.FatalEvents, 1, metrics.D(metrics.DimReason, "failed"))
 	o.waitLog("session_stopped", map[string]any{"status": "failed", "code": session.CodeNetworkSettings})
+	checkDimensions(t, o.rec)
+}
+
+func TestObservedWebhooks(t *testing.T) {
+	h := newHarness(t)
+	o := h.startObserved(h.config("c1"), observeOptions{})
+	var failing atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	deliverer, err := webhook.New(webhook.Options{Secret: []byte("0123456789abcdef0123456789abcdef"), AllowPrivate: true, AllowHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notifier := &webhook.Notifier{Sessions: h.state, Sender: deliverer, Metrics: o.emf}
+	// The events the connector publishes go to the webhook, as the events consumer
+	// does with the events queue.
+	events, stop := h.bus.SubscribeEvents(tenant, 1000)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range events {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, _ = notifier.Notify(ctx, e)
+			cancel()
+		}
+	}()
+	t.Cleanup(func() { stop(); <-done })
+
+	key := h.createSession("main")
+	if _, err := h.state.UpdateSession(ctxT(t), key, func(s *core.Session) error {
+		s.Settings.WebhookURL = srv.URL + "/hook"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.command(core.CmdConnect, key, nil)
+	h.waitStatus(key, core.StatusQR)
+	o.waitMetric(metrics.WebhookDeliveries, 1)
+
+	failing.Store(true)
+	h.command(core.CmdDisconnect, key, nil)
+	h.waitStatus(key, core.StatusDisconnected)
+	o.waitMetric(metrics.WebhookFailures, 1)
 	checkDimensions(t, o.rec)
 }
 
