@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -105,7 +106,9 @@ func openAdapters(ctx context.Context, cfg Config, log *slog.Logger) (a *adapter
 	}
 
 	if cfg.CommandsQueueURL != "" {
-		a.bus = sqsbus.New(sq, cfg.CommandsQueueURL, cfg.EventsQueueURL, log.With("component", "bus"))
+		client := drainingReceives{Client: sq, maxWait: commandsWaitTime + 10*time.Second}
+		a.bus = sqsbus.New(client, cfg.CommandsQueueURL, cfg.EventsQueueURL, log.With("component", "bus"))
+		a.bus.WaitTime = commandsWaitTime
 	}
 	return a, nil
 }

@@ -18,10 +18,9 @@ import (
 	"github.com/wagate/wagate/core"
 )
 
-// consumerStopTimeout bounds how long Close waits for the commands consumer after
-// the manager stopped: a receive in flight is cancelled, a handler returns
-// ErrShuttingDown at once.
-const consumerStopTimeout = 5 * time.Second
+// storesCloseMargin is the part of the shutdown budget kept for closing the stores
+// after the sessions and the commands consumer stopped.
+const storesCloseMargin = time.Second
 
 // Connector is the connector process of the split deployment (cmd/connector): it
 // holds the WhatsApp sessions, takes commands from the SQS commands queue, publishes
@@ -117,7 +116,7 @@ func (c *Connector) Run(ctx context.Context) (err error) {
 	diagnose := newDiagnoser(cfg, c.log)
 	mcfg := manager.DefaultConfig()
 	mcfg.ConnectorID, mcfg.Version = cfg.ConnectorID, c.Version
-	mcfg.ShutdownTimeout = cfg.ShutdownTimeout
+	mcfg.ShutdownTimeout = max(cfg.ShutdownTimeout-storesCloseMargin, cfg.ShutdownTimeout/2)
 	mcfg.Session.SendInterval = cfg.SendInterval
 	if cfg.LeaseDuration > 0 {
 		mcfg.LeaseDuration = cfg.LeaseDuration
@@ -193,8 +192,9 @@ func (c *Connector) goRun(fn func()) {
 }
 
 // Close answers 503 on the health endpoint, stops taking commands, disconnects every
-// session cleanly and releases its lease (within Config.ShutdownTimeout), and closes
-// the stores. It is safe to call more than once.
+// session cleanly and releases its lease, lets the open command receives finish
+// (handing back what they bring), and closes the stores, all within
+// Config.ShutdownTimeout. It is safe to call more than once.
 func (c *Connector) Close() error {
 	c.closeOnce.Do(func() { c.closeErr = c.close() })
 	return c.closeErr
@@ -205,6 +205,7 @@ func (c *Connector) close() error {
 		return c.closeStores()
 	}
 	start := time.Now()
+	deadline := start.Add(c.Config.ShutdownTimeout - storesCloseMargin/2)
 	c.stopping.Store(true)
 	c.log.Info("connector_stopping")
 	var errs []error
@@ -223,14 +224,14 @@ func (c *Connector) close() error {
 	go func() { c.done.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(consumerStopTimeout):
+	case <-time.After(time.Until(deadline)):
 		c.log.Warn("connector_stop_incomplete", "detail", "the commands consumer did not stop in time")
 	}
 	c.stores.logUsage(c.log)
 	if err := c.closeStores(); err != nil {
 		errs = append(errs, err)
 	}
-	c.log.Info("connector_stopped", "took", time.Since(start).Round(time.Millisecond))
+	c.log.Info("connector_stopped", "took", time.Since(start).Round(time.Millisecond).String())
 	return errors.Join(errs...)
 }
 
