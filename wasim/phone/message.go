@@ -84,10 +84,15 @@ func (p *Phone) decryptRaw(from Address, encType string, ciphertext []byte) (pla
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer recoverInto(&err, "decrypt")
+	return p.decryptLocked(protocol.NewSignalAddress(from.Name, from.Device), encType, ciphertext, true)
+}
 
+// decryptLocked decrypts with p.mu held: first in the current receiving chain when
+// inChain is set and the message allows (see decryptInChain), else with libsignal's
+// session cipher.
+func (p *Phone) decryptLocked(addr *protocol.SignalAddress, encType string, ciphertext []byte, inChain bool) (plaintext []byte, err error) {
 	ctx := context.Background()
 	ser := waStore.SignalProtobufSerializer
-	addr := protocol.NewSignalAddress(from.Name, from.Device)
 	builder := session.NewBuilder(p.store, p.store, p.store, p.store, addr, ser)
 	cipher := session.NewCipher(builder, addr)
 	switch encType {
@@ -95,6 +100,11 @@ func (p *Phone) decryptRaw(from Address, encType string, ciphertext []byte) (pla
 		pkm, err := protocol.NewPreKeySignalMessageFromBytes(ciphertext, ser.PreKeySignalMessage, ser.SignalMessage)
 		if err != nil {
 			return nil, fmt.Errorf("parse prekey message from %s: %w", addr, err)
+		}
+		if inChain {
+			if pt, ok := p.store.decryptPreKeyInChain(addr, pkm); ok {
+				return pt, nil
+			}
 		}
 		plaintext, err = cipher.DecryptMessage(ctx, pkm)
 		if err != nil {
@@ -104,6 +114,11 @@ func (p *Phone) decryptRaw(from Address, encType string, ciphertext []byte) (pla
 		sm, err := protocol.NewSignalMessageFromBytes(ciphertext, ser.SignalMessage)
 		if err != nil {
 			return nil, fmt.Errorf("parse message from %s: %w", addr, err)
+		}
+		if inChain {
+			if pt, ok := p.store.decryptInChain(addr, sm); ok {
+				return pt, nil
+			}
 		}
 		plaintext, err = cipher.Decrypt(ctx, sm)
 		if err != nil {
