@@ -118,7 +118,7 @@ func (b *Bus) finish(ctx context.Context, gid string, d *delivery, err error) {
 	default:
 		reason := fmt.Sprintf("failed %d times: %v", d.receives, err)
 		b.dead = append(b.dead, DeadLetter{Command: d.cmd, Reason: reason})
-		b.log.Warn("command_dead_lettered", "command_id", d.cmd.ID, "type", string(d.cmd.Type),
+		b.log.Warn("command_dead_lettered", "event", "command_dead_lettered", "outcome", "fail", "command_id", d.cmd.ID, "command", string(d.cmd.Type),
 			"group", gid, "receives", d.receives, "error", err.Error())
 	}
 	g.pending = g.pending[1:]

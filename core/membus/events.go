@@ -63,7 +63,7 @@ func (b *Bus) PublishEvent(ctx context.Context, e core.Event) error {
 		case s.ch <- e:
 		default:
 			b.dropLocked(s)
-			b.log.Warn("event_subscriber_too_slow", "tenant", e.Tenant, "buffer", cap(s.ch))
+			b.log.Warn("event_subscriber_too_slow", "event", "event_subscriber_too_slow", "tenant", e.Tenant, "buffer", cap(s.ch))
 		}
 	}
 	return nil

@@ -74,7 +74,7 @@ func (b *Bus) poll(ctx context.Context, h core.CommandHandler, locks *groupLocks
 			if ctx.Err() != nil {
 				return
 			}
-			b.log.Error("command_receive_failed", "queue", b.CommandsURL, "error", err.Error(), "retry_in", backoff.String())
+			b.log.Error("command_receive_failed", "event", "command_receive_failed", "outcome", "fail", "queue", b.CommandsURL, "error", err.Error(), "retry_in", backoff.String())
 			if !sleep(ctx, backoff) {
 				return
 			}
@@ -101,7 +101,7 @@ func (b *Bus) process(ctx context.Context, h core.CommandHandler, locks *groupLo
 		if err != nil {
 			reason = "malformed JSON"
 		}
-		b.log.Error("command_undecodable", "sqs_message_id", aws.ToString(m.MessageId), "receives", receives,
+		b.log.Error("command_undecodable", "event", "command_undecodable", "sqs_message_id", aws.ToString(m.MessageId), "receives", receives,
 			"reason", reason, "outcome", "left for the dead-letter queue")
 		stop()
 		b.retryLater(ctx, m, "sqs_message_id", aws.ToString(m.MessageId))
@@ -119,8 +119,9 @@ func (b *Bus) process(ctx context.Context, h core.CommandHandler, locks *groupLo
 		}, "command_id", c.ID, "type", string(c.Type))
 		return
 	}
-	b.log.Warn("command_failed", "command_id", c.ID, "type", string(c.Type), "session", c.GroupID(),
-		"receives", receives, "error", err.Error(), "outcome", "retried, then dead-lettered by the queue's redrive policy")
+	b.log.Warn("command_failed", "event", "command_failed", "outcome", "retry", "command_id", c.ID, "command", string(c.Type),
+		"tenant", c.Tenant, "session", c.SessionID, "receives", receives, "error", err.Error(),
+		"detail", "retried, then dead-lettered by the queue's redrive policy")
 	b.retryLater(ctx, m, "command_id", c.ID, "type", string(c.Type))
 }
 
@@ -153,7 +154,7 @@ func (b *Bus) settle(ctx context.Context, what string, call func(context.Context
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	if err := call(sctx); err != nil {
-		b.log.Error("command_settle_failed", append([]any{"action", what, "error", err.Error()}, attrs...)...)
+		b.log.Error("command_settle_failed", append([]any{"event", "command_settle_failed", "outcome", "fail", "action", what, "error", err.Error()}, attrs...)...)
 	}
 }
 
@@ -181,7 +182,7 @@ func (b *Bus) keepInvisible(ctx context.Context, m types.Message) (stop func()) 
 			})
 			cancel()
 			if err != nil {
-				b.log.Warn("command_visibility_extend_failed", "sqs_message_id", aws.ToString(m.MessageId), "error", err.Error())
+				b.log.Warn("command_visibility_extend_failed", "event", "command_visibility_extend_failed", "outcome", "fail", "sqs_message_id", aws.ToString(m.MessageId), "error", err.Error())
 			}
 		}
 	}()
