@@ -1,0 +1,6 @@
+//go:build !race
+
+package splite2e
+
+// raceEnabled builds the child processes with the race detector too.
+const raceEnabled = false
