@@ -39,26 +39,41 @@ func (p *Phone) Encrypt(to Address, bundle *Bundle, msg *waE2E.Message) (encType
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer recoverInto(&err, "encrypt")
-
-	ctx := context.Background()
-	addr := protocol.NewSignalAddress(to.Name, to.Device)
-	builder := session.NewBuilder(p.store, p.store, p.store, p.store, addr, waStore.SignalProtobufSerializer)
-	if _, ok := p.store.sessions[addr.String()]; !ok {
-		if bundle == nil {
-			return "", nil, fmt.Errorf("encrypt for %s: %w", addr, ErrNoSession)
-		}
-		if err := builder.ProcessBundle(ctx, bundle.signal(to.Device)); err != nil {
-			return "", nil, fmt.Errorf("process bundle of %s: %w", addr, err)
-		}
-	}
-	out, err := session.NewCipher(builder, addr).Encrypt(ctx, padded)
+	out, err := p.encryptLocked(to, bundle, padded, true)
 	if err != nil {
-		return "", nil, fmt.Errorf("encrypt for %s: %w", addr, err)
+		return "", nil, err
 	}
 	if out.Type() == protocol.PREKEY_TYPE {
 		return EncTypePreKey, out.Serialize(), nil
 	}
 	return EncTypeMsg, out.Serialize(), nil
+}
+
+// encryptLocked encrypts padded with p.mu held: on the existing session's sending
+// chain when inChain is set (see encryptInChain), else with libsignal's session
+// builder and cipher.
+func (p *Phone) encryptLocked(to Address, bundle *Bundle, padded []byte, inChain bool) (protocol.CiphertextMessage, error) {
+	ctx := context.Background()
+	addr := protocol.NewSignalAddress(to.Name, to.Device)
+	if inChain {
+		if out, ok := p.store.encryptInChain(addr, padded); ok {
+			return out, nil
+		}
+	}
+	builder := session.NewBuilder(p.store, p.store, p.store, p.store, addr, waStore.SignalProtobufSerializer)
+	if _, ok := p.store.sessions[addr.String()]; !ok {
+		if bundle == nil {
+			return nil, fmt.Errorf("encrypt for %s: %w", addr, ErrNoSession)
+		}
+		if err := builder.ProcessBundle(ctx, bundle.signal(to.Device)); err != nil {
+			return nil, fmt.Errorf("process bundle of %s: %w", addr, err)
+		}
+	}
+	out, err := session.NewCipher(builder, addr).Encrypt(ctx, padded)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt for %s: %w", addr, err)
+	}
+	return out, nil
 }
 
 // Decrypt decrypts a "pkmsg" or "msg" from a remote device and unpads it. A pkmsg

@@ -39,13 +39,14 @@ func twin(t *testing.T, p *Phone) *Phone {
 	return &Phone{Number: p.Number, identity: p.identity, regID: p.regID, signed: p.signed, store: cp}
 }
 
-// TestDecryptInChainMatchesLibsignal runs a conversation with skipped, reordered,
-// replayed and corrupted messages and decrypts every delivery twice: on the phone
-// (the in-chain path first) and on a twin with libsignal's session cipher only. Both
-// must agree on the outcome and the plaintext, and where the in-chain path decrypted,
-// the twin's session record must serialize to the same bytes (ratchet steps, which
+// TestInChainMatchesLibsignal runs a conversation with skipped, reordered, replayed
+// and corrupted messages. Every message is encrypted twice, on the phone (the
+// in-chain path first) and on a twin with libsignal's session cipher only, and every
+// delivery decrypted twice the same way. Both must agree on the outcome, the
+// ciphertext or plaintext, and where the in-chain path did the work, the session
+// records must serialize to the same bytes (ratchet steps and new sessions, which
 // draw random keys, go through libsignal on both sides).
-func TestDecryptInChainMatchesLibsignal(t *testing.T) {
+func TestInChainMatchesLibsignal(t *testing.T) {
 	mk := func(number, lid string) *Phone {
 		p, err := New(number, "", types.NewJID(lid, types.HiddenUserServer))
 		if err != nil {
@@ -63,17 +64,48 @@ func TestDecryptInChainMatchesLibsignal(t *testing.T) {
 		ct   []byte
 		body string
 	}
+	// seal encrypts on from, and on its twin with libsignal only: with a session
+	// already there, both must produce the same bytes and the same record.
+	var sealedInChain int
 	seal := func(from, to *Phone, toAddr Address, body string) sealed {
+		t.Helper()
 		var bundle *Bundle
-		if !from.HasSession(toAddr) {
+		had := from.HasSession(toAddr)
+		if !had {
 			bn := to.Bundle()
 			bundle = &bn
 		}
-		typ, ct, err := from.Encrypt(toAddr, bundle, &waE2E.Message{Conversation: proto.String(body)})
+		plaintext, err := proto.Marshal(&waE2E.Message{Conversation: proto.String(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		padded, err := padMessage(plaintext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := twin(t, from)
+		want, err := other.encryptLocked(toAddr, bundle, padded, false)
+		if err != nil {
+			t.Fatalf("libsignal encrypt %q: %v", body, err)
+		}
+		got, err := from.encryptLocked(toAddr, bundle, padded, true)
 		if err != nil {
 			t.Fatalf("encrypt %q: %v", body, err)
 		}
-		return sealed{typ, ct, body}
+		if had {
+			sealedInChain++
+			key := protocol.NewSignalAddress(toAddr.Name, toAddr.Device).String()
+			if got.Type() != want.Type() || !bytes.Equal(got.Serialize(), want.Serialize()) ||
+				!bytes.Equal(from.store.sessions[key].Serialize(), other.store.sessions[key].Serialize()) ||
+				!maps.Equal(from.store.identities, other.store.identities) {
+				t.Fatalf("encrypt %q: message or session differs from libsignal's", body)
+			}
+		}
+		typ := EncTypeMsg
+		if got.Type() == protocol.PREKEY_TYPE {
+			typ = EncTypePreKey
+		}
+		return sealed{typ, got.Serialize(), body}
 	}
 	// deliver decrypts m on to (from fromAddr) and on its twin and compares.
 	deliver := func(to *Phone, fromAddr Address, m sealed) {
@@ -166,8 +198,9 @@ func TestDecryptInChainMatchesLibsignal(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("deliveries: %d in chain, %d through libsignal, %d failed on both", inChain, fallback, failed)
-	if inChain < 100 || fallback < 20 || failed < 20 {
+	t.Logf("deliveries: %d in chain, %d through libsignal, %d failed on both; %d sealed in chain",
+		inChain, fallback, failed, sealedInChain)
+	if inChain < 100 || fallback < 20 || failed < 20 || sealedInChain < 100 {
 		t.Fatalf("the conversation did not exercise every path: %d in chain, %d through libsignal, %d failed",
 			inChain, fallback, failed)
 	}
