@@ -37,5 +37,9 @@
 //
 // Concurrency: accounts and devices have their own locks; there is no server-wide lock
 // on the message path. Each connection has one reader goroutine and one writer
-// goroutine; anything may queue a stanza for a device.
+// goroutine; anything may queue a stanza for a device, and the writer sends what is
+// queued together, as consecutive frames in one websocket message. A fake phone
+// decrypts what clients send it on a goroutine of its account that runs while there
+// is work, in arrival order, after the sender's ack is queued; reading a phone's inbox
+// or the violations waits for the decryptions queued before the read.
 package server

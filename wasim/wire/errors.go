@@ -20,11 +20,11 @@ var (
 	ErrDecrypt = errors.New("wire: frame decryption failed")
 
 	// ErrDecode is returned by ReadNode when a decrypted frame is not a valid binary
-	// node, and by WriteNode when a node cannot be encoded.
+	// node, and by WriteNode and WriteNodes when a node cannot be encoded.
 	ErrDecode = errors.New("wire: node encoding")
 
-	// ErrFrameTooLarge is returned by WriteNode when the encrypted node does not fit
-	// in one frame.
+	// ErrFrameTooLarge is returned by WriteNode and WriteNodes when an encrypted node
+	// does not fit in one frame.
 	ErrFrameTooLarge = errors.New("wire: frame too large")
 
 	// ErrEmptySeed is returned by NewIdentityFromSeed when the seed is empty.

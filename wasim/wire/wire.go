@@ -10,6 +10,7 @@
 //	conn, err := wire.Accept(r.Context(), ws, rawConn, identity)
 //	node, err := conn.ReadNode(ctx)
 //	err = conn.WriteNode(ctx, waBinary.Node{Tag: "iq", ...})
+//	err = conn.WriteNodes(ctx, queued) // several frames in one websocket message
 package wire
 
 import "time"
