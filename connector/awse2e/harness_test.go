@@ -160,6 +160,23 @@ func (s *stack) connectorEnv(id string) []string {
 	}, s.awsEnv...)
 }
 
+// link creates the session, connects it through the API and has the phone scan its
+// QR code; it returns the linked device.
+func (s *stack) link(t testing.TB, id, phone string) server.DeviceInfo {
+	t.Helper()
+	s.api.createSession(t, id)
+	s.api.mustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
+	s.waitStatus(t, id, core.StatusQR, linkTimeout)
+	dev, err := s.sim.Control.Scan(ctx(t), phone, s.api.qrCode(t, id))
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	if linked := s.waitStatus(t, id, core.StatusConnected, linkTimeout); linked.JID != dev.JID {
+		t.Fatalf("linked session jid %q, want the phone's new device %q", linked.JID, dev.JID)
+	}
+	return dev
+}
+
 // session reads a session from the state table.
 func (s *stack) session(t testing.TB, id string) core.Session {
 	t.Helper()

@@ -31,17 +31,8 @@ func TestSplitConnectorOnDynamoDB(t *testing.T) {
 	}
 
 	// Link by QR through the API handlers: commands over SQS, QR in the state table.
-	s.api.createSession(t, "desk")
-	s.api.mustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
-	s.waitStatus(t, "desk", core.StatusQR, linkTimeout)
-	dev, err := s.sim.Control.Scan(ctx(t), alice, s.api.qrCode(t, "desk"))
-	if err != nil {
-		t.Fatalf("scan: %v", err)
-	}
-	linked := s.waitStatus(t, "desk", core.StatusConnected, linkTimeout)
-	if linked.JID != dev.JID {
-		t.Fatalf("linked session jid %q, want the phone's new device %q", linked.JID, dev.JID)
-	}
+	dev := s.link(t, "desk", alice)
+	s.events.waitFor(t, s, "session.status qr", statusEvent("desk", core.StatusQR))
 	s.events.waitFor(t, s, "session.status connected", statusEvent("desk", core.StatusConnected))
 	if !s.storedDevice(t, dev.JID) || s.deviceItems(t, dev.JID) == 0 {
 		t.Fatalf("the key table holds no device %s and no key material for it", dev.JID)
