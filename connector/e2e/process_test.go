@@ -124,11 +124,8 @@ func TestDiagnosticsCheckTheSimulator(t *testing.T) {
 	if latest.ID != rep.ID {
 		t.Errorf("GET /v1/diagnostics serves %s, want the latest report %s", latest.ID, rep.ID)
 	}
-	if a := found[core.CheckDNSA]; a.Outcome == core.OutcomeFail && a.Error == "no A records" {
-		// connector/diag reads an address literal as an IPv4-mapped IPv6 address (the
-		// resolver's 16-byte form) and finds no A record, so the TCP and WebSocket
-		// checks of the simulator are skipped. It needs netip.Addr.Unmap there.
-		t.Skipf("known diagnostics bug: dns_a of the address literal %s fails; websocket check %s", a.Target, found[core.CheckWebSocket].Outcome)
+	if a := found[core.CheckDNSA]; a.Outcome != core.OutcomeOK {
+		t.Errorf("dns_a check of the simulator address: %+v, want ok", a)
 	}
 	if ws := found[core.CheckWebSocket]; ws.Outcome != core.OutcomeOK || !strings.Contains(ws.Target, e.sim.Addr) {
 		t.Errorf("websocket check: %+v, want ok against the simulator", ws)
