@@ -36,7 +36,7 @@ type adapters struct {
 	// keys is the DynamoDB key store (WAGATE_STORE=dynamodb:<table>), else nil.
 	keys *keystore.Container
 	// stateCalls counts the calls to the state table (WAGATE_STATE_TABLE), else nil.
-	stateCalls *callCounter
+	stateCalls *CallCounter
 	// bus is the SQS bus (WAGATE_COMMANDS_QUEUE_URL and WAGATE_EVENTS_QUEUE_URL), else nil.
 	bus *sqsbus.Bus
 	// closers close what was opened, in reverse order.
@@ -76,9 +76,12 @@ func openAdapters(ctx context.Context, cfg Config, log *slog.Logger) (a *adapter
 	}
 
 	if cfg.StateTable != "" {
-		a.stateCalls = newCallCounter(ddb)
+		a.stateCalls = NewCallCounter(ddb)
 		a.state = statedb.New(a.stateCalls, cfg.StateTable)
 	} else {
+		if err := privateFile(cfg.StatePath()); err != nil {
+			return nil, fmt.Errorf("open state: %w", err)
+		}
 		db, err := sqlite.Open(ctx, cfg.StatePath())
 		if err != nil {
 			return nil, fmt.Errorf("open state %s: %w", cfg.StatePath(), err)
@@ -90,6 +93,9 @@ func openAdapters(ctx context.Context, cfg Config, log *slog.Logger) (a *adapter
 	kind, target := cfg.StoreKind()
 	switch kind {
 	case StoreSQLite:
+		if err := privateFile(target); err != nil {
+			return nil, fmt.Errorf("WAGATE_STORE: %w", err)
+		}
 		c, err := wa.OpenStore(ctx, target, log.With("component", "store"))
 		if err != nil {
 			return nil, fmt.Errorf("WAGATE_STORE: %w", err)
@@ -132,7 +138,7 @@ func (a *adapters) usage() (keys, state keystore.Stats) {
 		keys = a.keys.Stats()
 	}
 	if a.stateCalls != nil {
-		state = a.stateCalls.snapshot()
+		state = a.stateCalls.Stats()
 	}
 	return keys, state
 }

@@ -54,3 +54,21 @@ func connectorID(dir string) (string, error) {
 	}
 	return id, nil
 }
+
+// privateFile makes sure the database file at path exists with mode 0600 before SQLite
+// opens it: SQLite creates a missing file (and its -wal/-shm companions, which copy the
+// main file's mode) world-readable under the usual umask, and these files hold session
+// keys and message texts.
+func privateFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("restrict %s to its owner: %w", path, err)
+	}
+	return nil
+}

@@ -22,7 +22,13 @@ func TestGeneratedTokenIsPrivateAndKept(t *testing.T) {
 	if token == "" {
 		t.Fatal("no token generated")
 	}
-	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "token"): 0o600} {
+	private := map[string]os.FileMode{
+		dir:                                0o700,
+		filepath.Join(dir, "token"):        0o600,
+		filepath.Join(dir, "state.db"):     0o600, // sessions and message texts
+		filepath.Join(dir, "whatsmeow.db"): 0o600, // the linked devices' keys
+	}
+	for path, want := range private {
 		info, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)
