@@ -12,26 +12,27 @@ import (
 	statedb "github.com/wagate/wagate/core/dynamo"
 )
 
-// callCounter wraps the state table's client and counts every call by operation with
+// CallCounter wraps the state table's client and counts every call by operation with
 // the capacity units DynamoDB reports for it (ReturnConsumedCapacity TOTAL), as the
 // key store counts its own calls. A conditional write that fails consumes capacity
 // but reports none: it is counted as one write unit (items up to 1 KB), as DynamoDB
 // bills it.
-type callCounter struct {
+type CallCounter struct {
 	api statedb.Client
 
 	mu    sync.Mutex
 	stats keystore.Stats
 }
 
-var _ statedb.Client = (*callCounter)(nil)
+var _ statedb.Client = (*CallCounter)(nil)
 
-func newCallCounter(api statedb.Client) *callCounter {
-	return &callCounter{api: api, stats: make(keystore.Stats)}
+// NewCallCounter returns a CallCounter forwarding to api.
+func NewCallCounter(api statedb.Client) *CallCounter {
+	return &CallCounter{api: api, stats: make(keystore.Stats)}
 }
 
-// snapshot returns a copy of the counters.
-func (c *callCounter) snapshot() keystore.Stats {
+// Stats returns a copy of the counters.
+func (c *CallCounter) Stats() keystore.Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make(keystore.Stats, len(c.stats))
@@ -42,7 +43,7 @@ func (c *callCounter) snapshot() keystore.Stats {
 }
 
 // add counts one call of op with the capacity it consumed.
-func (c *callCounter) add(op string, write bool, err error, consumed ...*types.ConsumedCapacity) {
+func (c *CallCounter) add(op string, write bool, err error, consumed ...*types.ConsumedCapacity) {
 	var units float64
 	for _, cc := range consumed {
 		if cc != nil && cc.CapacityUnits != nil {
@@ -68,7 +69,7 @@ func (c *callCounter) add(op string, write bool, err error, consumed ...*types.C
 const consumedTotal = types.ReturnConsumedCapacityTotal
 
 // GetItem counts and forwards the call.
-func (c *callCounter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (c *CallCounter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	in.ReturnConsumedCapacity = consumedTotal
 	out, err := c.api.GetItem(ctx, in, opts...)
 	var cc *types.ConsumedCapacity
@@ -80,7 +81,7 @@ func (c *callCounter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, op
 }
 
 // PutItem counts and forwards the call.
-func (c *callCounter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (c *CallCounter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	in.ReturnConsumedCapacity = consumedTotal
 	out, err := c.api.PutItem(ctx, in, opts...)
 	var cc *types.ConsumedCapacity
@@ -92,7 +93,7 @@ func (c *callCounter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, op
 }
 
 // UpdateItem counts and forwards the call.
-func (c *callCounter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (c *CallCounter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	in.ReturnConsumedCapacity = consumedTotal
 	out, err := c.api.UpdateItem(ctx, in, opts...)
 	var cc *types.ConsumedCapacity
@@ -104,7 +105,7 @@ func (c *callCounter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInp
 }
 
 // DeleteItem counts and forwards the call.
-func (c *callCounter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+func (c *CallCounter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	in.ReturnConsumedCapacity = consumedTotal
 	out, err := c.api.DeleteItem(ctx, in, opts...)
 	var cc *types.ConsumedCapacity
@@ -116,7 +117,7 @@ func (c *callCounter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInp
 }
 
 // Query counts and forwards the call.
-func (c *callCounter) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+func (c *CallCounter) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	in.ReturnConsumedCapacity = consumedTotal
 	out, err := c.api.Query(ctx, in, opts...)
 	var cc *types.ConsumedCapacity
@@ -128,7 +129,7 @@ func (c *callCounter) Query(ctx context.Context, in *dynamodb.QueryInput, opts .
 }
 
 // Scan counts and forwards the call.
-func (c *callCounter) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+func (c *CallCounter) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	in.ReturnConsumedCapacity = consumedTotal
 	out, err := c.api.Scan(ctx, in, opts...)
 	var cc *types.ConsumedCapacity
@@ -140,7 +141,7 @@ func (c *callCounter) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...
 }
 
 // BatchWriteItem counts and forwards the call.
-func (c *callCounter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+func (c *CallCounter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
 	in.ReturnConsumedCapacity = consumedTotal
 	out, err := c.api.BatchWriteItem(ctx, in, opts...)
 	var cc []*types.ConsumedCapacity
@@ -154,7 +155,7 @@ func (c *callCounter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWrit
 }
 
 // TransactWriteItems counts and forwards the call.
-func (c *callCounter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+func (c *CallCounter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	in.ReturnConsumedCapacity = consumedTotal
 	out, err := c.api.TransactWriteItems(ctx, in, opts...)
 	var cc []*types.ConsumedCapacity

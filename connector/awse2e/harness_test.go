@@ -68,7 +68,7 @@ type stack struct {
 // newStack creates fresh tables and queues (deleted at cleanup), starts the
 // simulator in this process and serves the API handlers on a loopback port. It
 // fails at once when the emulator endpoints are not set.
-func newStack(t *testing.T) *stack {
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	s := &stack{ddb: awstest.DynamoDB(t), sqs: awstest.SQS(t), dir: t.TempDir(), logins: &loginLog{}}
 	s.awsEnv = childAWSEnv(t, s.dir)
@@ -105,7 +105,7 @@ func newStack(t *testing.T) *stack {
 
 // serveAPI serves the HTTP API handlers of the Lambda functions on state and the
 // commands queue, with a token for tenant acme.
-func (s *stack) serveAPI(t *testing.T, state core.State) *client {
+func (s *stack) serveAPI(t testing.TB, state core.State) *client {
 	t.Helper()
 	auth, err := apigw.ParseTokens(apiToken + "=" + tenant)
 	if err != nil {
@@ -126,7 +126,7 @@ func (s *stack) serveAPI(t *testing.T, state core.State) *client {
 // childAWSEnv returns the AWS settings of a child process: the emulator endpoints
 // (checked to be loopback by awstest), static test credentials, and no shared
 // configuration or instance metadata, so the SDK can never reach AWS.
-func childAWSEnv(t *testing.T, dir string) []string {
+func childAWSEnv(t testing.TB, dir string) []string {
 	t.Helper()
 	region := os.Getenv(awstest.EnvRegion)
 	if region == "" {

@@ -154,7 +154,7 @@ func sendAndReceive(t *testing.T, s *stack, alice, bob, when string) {
 }
 
 // createPhone creates a fake phone on the simulator.
-func createPhone(t *testing.T, s *stack, phone, name string) string {
+func createPhone(t testing.TB, s *stack, phone, name string) string {
 	t.Helper()
 	if _, err := s.sim.Control.CreatePhone(ctx(t), phone, name); err != nil {
 		t.Fatalf("create phone %s: %v", name, err)
