@@ -1,0 +1,209 @@
+//go:build unix
+
+package splite2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/wagate/wagate/core"
+)
+
+// Size of the burst and when the connector is killed.
+const (
+	burstTotal   = 200
+	burstWorkers = 8
+	burstKillAt  = 30                    // messages on the phone when the connector is killed
+	burstPace    = 20 * time.Millisecond // between two sends: 50 a second
+	// burstTimeout bounds the wait for every accepted message: commands the killed
+	// process had received come back after the queue's 30 s visibility timeout.
+	burstTimeout = 3 * time.Minute
+)
+
+// TestSplitKillDuringBurst kills the connector with SIGKILL while a burst of 200
+// messages is being sent through the API: 100 are sent at once, the connector dies
+// once the phone has 30 of them (the rest queued or in its hands), the other 100
+// are sent while it is dead, and a new connector starts. Every message the API
+// accepted (202) reaches the phone exactly once, with the id the API gave it, and
+// ends sent. (See the end of the test for messages sent twice under one id.)
+func TestSplitKillDuringBurst(t *testing.T) {
+	s := newStack(t, false)
+	alice, bob := s.phone(t, alicePhone, "Alice"), s.phone(t, bobPhone, "Bob")
+	conn := s.startConnector(t, "conn-a")
+	s.link(t, "desk", alice, "")
+	run := core.NewID()[:6]
+	text := func(i int) string { return fmt.Sprintf("burst %s %03d", run, i) }
+
+	var (
+		mu       sync.Mutex
+		accepted = map[string]string{} // text → message id
+		refused  = map[int]int{}       // status → count
+	)
+	// The killer watches the phone and kills the connector's process group once the
+	// phone has burstKillAt of the messages: sends are being accepted and delivered.
+	var killed struct {
+		phone, accepted int
+	}
+	killer := make(chan struct{})
+	go func() {
+		defer close(killer)
+		deadline := time.Now().Add(burstTimeout)
+		for time.Now().Before(deadline) {
+			n := 0
+			for txt := range phoneTexts(t, s, bob) {
+				if strings.HasPrefix(txt, "burst "+run) {
+					n++
+				}
+			}
+			if n >= burstKillAt {
+				conn.kill()
+				mu.Lock()
+				killed.phone, killed.accepted = n, len(accepted)
+				mu.Unlock()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range burstWorkers {
+		wg.Go(func() {
+			for i := range jobs {
+				r, err := s.api.try("POST", "/v1/sessions/desk/messages", map[string]string{"to": bob, "text": text(i)})
+				mu.Lock()
+				switch {
+				case err != nil:
+					refused[0]++
+				case r.status == 202:
+					var m core.Message
+					if json.Unmarshal(r.body, &m) == nil {
+						accepted[text(i)] = m.ID
+					}
+				default:
+					refused[r.status]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	// The first half goes out as fast as the API takes it, so the connector has a
+	// backlog when it dies; the second half is sent while it is dead.
+	for i := range burstTotal / 2 {
+		jobs <- i
+	}
+	<-killer
+	for i := burstTotal / 2; i < burstTotal; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	conn.waitExit(t)
+	t.Logf("accepted %d of %d (refused by status: %v); connector killed when the phone had %d and the API had accepted %d",
+		len(accepted), burstTotal, refused, killed.phone, killed.accepted)
+	if killed.phone == 0 || killed.accepted >= len(accepted) {
+		t.Fatalf("the kill did not fall within the burst: the phone had %d, the API had accepted %d of %d", killed.phone, killed.accepted, len(accepted))
+	}
+	delivered := phoneTexts(t, s, bob)
+	t.Logf("the phone had %d burst messages when the connector died", countBurst(delivered, accepted))
+
+	restarted := time.Now()
+	next := s.startConnector(t, "conn-b")
+	eventually(t, burstTimeout, "every accepted message on the phone", func() (bool, string) {
+		delivered = phoneTexts(t, s, bob)
+		n := countBurst(delivered, accepted)
+		return n == len(accepted), fmt.Sprintf("%d of %d", n, len(accepted))
+	})
+	t.Logf("all %d accepted messages on the phone %s after the restart", len(accepted), time.Since(restarted).Round(time.Millisecond))
+	// Nothing left to redeliver: the commands queue is empty and every message is sent.
+	eventually(t, eventTimeout, "the commands queue to drain", func() (bool, string) {
+		n := queueDepth(t, s, s.commandsURL)
+		return n == 0, strconv.Itoa(n) + " commands"
+	})
+	for txt, id := range accepted {
+		if m := s.api.message(t, "desk", id); m.Status != core.MessageSent && m.Status != core.MessageDelivered {
+			t.Errorf("message %q is %s (%s), want sent", txt, m.Status, m.Error)
+		}
+	}
+	// A phone keys messages by id: a message that reaches it twice with the same id
+	// (sent, then the process died before it recorded that, and the command came
+	// back) is one message for its user. The simulator's phone lists each copy, so
+	// copies are counted apart from messages that arrived under two ids or none.
+	delivered = phoneTexts(t, s, bob)
+	var wrong []string
+	copies := 0
+	for txt, id := range accepted {
+		got := delivered[txt]
+		distinct := slices.Compact(slices.Sorted(slices.Values(got)))
+		if len(distinct) != 1 || distinct[0] != id {
+			wrong = append(wrong, fmt.Sprintf("%q as %v (accepted as %s)", txt, got, id))
+		}
+		copies += len(got) - len(distinct)
+	}
+	t.Logf("the new connector skipped %d redelivered sends of messages already sent; %d messages reached the phone a second time with the same id",
+		len(next.find("message_send_skipped", nil)), copies)
+	sort.Strings(wrong)
+	if len(wrong) > 0 {
+		t.Errorf("%d accepted messages did not reach the phone exactly once under their id: %v", len(wrong), wrong)
+	}
+}
+
+// phoneTexts returns the ids of the messages phone received, by text.
+func phoneTexts(t testing.TB, s *stack, phone string) map[string][]string {
+	t.Helper()
+	msgs, err := s.sim.Control.Messages(ctx(t), phone)
+	if err != nil {
+		t.Fatalf("messages of %s: %v", phone, err)
+	}
+	out := map[string][]string{}
+	for _, m := range msgs {
+		out[m.Text] = append(out[m.Text], m.ID)
+	}
+	return out
+}
+
+// countBurst counts the accepted texts the phone has (each once).
+func countBurst(delivered map[string][]string, accepted map[string]string) int {
+	n := 0
+	for txt := range accepted {
+		if len(delivered[txt]) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// queueDepth returns how many messages a queue holds, visible and in flight.
+func queueDepth(t testing.TB, s *stack, url string) int {
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	out, err := s.sqs.GetQueueAttributes(c, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{
+			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+		},
+	})
+	if err != nil {
+		t.Fatalf("queue attributes: %v", err)
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		c, _ := strconv.Atoi(v)
+		n += c
+	}
+	return n
+}
