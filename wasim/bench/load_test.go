@@ -207,10 +207,13 @@ func hold(ctx context.Context, devs []*rawDevice, interval, duration time.Durati
 				return nil
 			case <-t.C:
 			}
-			if err := d.Ping(ctx); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
+			// The write gets its own deadline, not the hold's: the websocket library
+			// closes a connection whose write is interrupted, which would count as
+			// the server dropping a device when the hold ends mid-ping.
+			pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			err := d.Ping(pctx)
+			pcancel()
+			if err != nil {
 				return fmt.Errorf("%s pings: %w", d.JID, err)
 			}
 			wait = interval*3/4 + time.Duration(rand.Int64N(int64(interval/2)))
