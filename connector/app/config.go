@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wagate/wagate/core/metrics"
 	"github.com/wagate/wagate/functions/apigw"
 )
 
@@ -89,6 +90,10 @@ type Config struct {
 	// HealthAddr is where the connector process answers GET /healthz
 	// (WAGATE_HEALTH_ADDR); the all-in-one process serves /v1/health on Addr instead.
 	HealthAddr string
+	// Metrics is "emf" to write CloudWatch EMF metric lines to standard output, or
+	// "off" (WAGATE_METRICS). Empty is off; FromEnv picks emf on AWS (ECS, Lambda)
+	// when WAGATE_METRICS is not set.
+	Metrics string
 }
 
 // DefaultConfig returns the settings of a local run: the API on 127.0.0.1:8080, data
@@ -132,6 +137,9 @@ func (c Config) Validate() error {
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		bad("WAGATE_DATA", "must name a folder")
+	}
+	if c.Metrics != "" && c.Metrics != metrics.ModeEMF && c.Metrics != metrics.ModeOff {
+		bad("WAGATE_METRICS", "%q: want emf or off", c.Metrics)
 	}
 	if c.Store != "" {
 		kind, target, ok := strings.Cut(c.Store, ":")

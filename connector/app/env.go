@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // Env names the environment variables FromEnv reads, in the order .env.example
@@ -14,7 +16,7 @@ import (
 var envNames = []string{
 	"WAGATE_ADDR", "WAGATE_DATA", "WAGATE_STORE", "WAGATE_TOKENS", "WAGATE_LOG_FORMAT",
 	"WAGATE_LOG_LEVEL", "WAGATE_WA_DIAL", "WAGATE_SEND_INTERVAL", "WAGATE_ALLOW_INSECURE_WEBHOOKS",
-	"WAGATE_DIAG_HOSTS", "WAGATE_DIAG_PORT", "WAGATE_DIAG_WS_URL", "WAGATE_CONNECTOR_ID",
+	"WAGATE_DIAG_HOSTS", "WAGATE_DIAG_PORT", "WAGATE_DIAG_WS_URL", "WAGATE_CONNECTOR_ID", "WAGATE_METRICS",
 }
 
 // EnvNames returns the environment variables FromEnv reads.
@@ -65,6 +67,16 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if v, ok := get("WAGATE_DIAG_HOSTS"); ok {
 		for _, h := range strings.Split(v, ",") {
 			c.DiagHosts = append(c.DiagHosts, strings.TrimSpace(h))
+		}
+	}
+	switch mode, err := metrics.ModeFromEnv(lookup); {
+	case err != nil:
+		errs = append(errs, err)
+	case mode == metrics.ModeEMF:
+		c.Metrics = mode
+	default:
+		if _, set := get("WAGATE_METRICS"); set {
+			c.Metrics = mode
 		}
 	}
 	errs = append(errs, readAWSEnv(&c, get)...)

@@ -16,6 +16,7 @@ import (
 	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/core/membus"
+	"github.com/wagate/wagate/core/metrics"
 	"github.com/wagate/wagate/functions/apigw"
 	"github.com/wagate/wagate/web"
 )
@@ -40,6 +41,9 @@ type Main struct {
 	Stdout io.Writer
 	// Version is reported in heartbeats.
 	Version string
+	// MetricsOut receives the EMF metric lines when Config.Metrics is emf; nil means
+	// standard output.
+	MetricsOut io.Writer
 
 	log    *slog.Logger
 	url    string
@@ -55,6 +59,7 @@ type Main struct {
 	events      core.EventPublisher
 	mgr         *manager.Manager
 	srv         *http.Server
+	emf         *metrics.EMF
 
 	cancel    context.CancelFunc // ends the manager, the consumer and the start diagnostics
 	stopHTTP  context.CancelFunc // ends long-lived requests (event streams)
@@ -113,7 +118,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.token = token
+	m.emf = newMetrics(cfg, m.MetricsOut)
 	diagnose := newDiagnoser(cfg, m.log)
+	diagnose.runner.Metrics = emitter(m.emf)
 	mcfg := manager.DefaultConfig()
 	mcfg.ConnectorID, mcfg.Version = cfg.ConnectorID, m.Version
 	mcfg.ShutdownTimeout = cfg.ShutdownTimeout
@@ -126,6 +133,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		HTTPClient: manager.HTTPClients(cfg.WADial),
 		Diagnose:   func(ctx context.Context) core.Report { return diagnose.Run(ctx, "request") },
 		Log:        m.log,
+		Metrics:    emitter(m.emf),
 	})
 	if err != nil {
 		return fmt.Errorf("start connector: %w", err)
@@ -161,6 +169,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.srv.BaseContext = func(net.Listener) context.Context { return httpCtx }
 	m.srv.ErrorLog = slog.NewLogLogger(m.log.With("component", "http").Handler(), slog.LevelWarn)
 	m.mgrErr = make(chan error, 1)
+	if m.emf != nil {
+		m.goRun(func() { _ = m.emf.Run(runCtx, metricsFlushInterval) })
+	}
 	m.goRun(func() { m.mgrErr <- m.mgr.Run(runCtx) })
 	m.goRun(func() {
 		if err := m.consumer.ConsumeCommands(runCtx, m.mgr.HandleCommand); err != nil && runCtx.Err() == nil {
@@ -212,6 +223,9 @@ func (m *Main) close() error {
 		errs = append(errs, fmt.Errorf("shut down connector: %w", err))
 	}
 	m.done.Wait()
+	if m.emf != nil {
+		_ = m.emf.Flush() // what the shutdown itself recorded
+	}
 	if err := m.closeStores(); err != nil {
 		errs = append(errs, err)
 	}
