@@ -155,7 +155,7 @@ func (a *adapters) logUsage(log *slog.Logger) {
 			reads += op.ReadUnits
 			writes += op.WriteUnits
 		}
-		log.Info("dynamodb_usage", "table", table, "calls", st.Calls(), "read_units", reads, "write_units", writes)
+		log.Info("dynamodb_usage", "event", "dynamodb_usage", "table", table, "calls", st.Calls(), "read_units", reads, "write_units", writes)
 	}
 }
 
@@ -182,13 +182,13 @@ func createResources(ctx context.Context, cfg Config, ddb *dynamodb.Client, sq *
 		if err := statedb.CreateTable(ctx, ddb, cfg.StateTable); err != nil {
 			return cfg, fmt.Errorf("state table: %w", err)
 		}
-		log.Info("resource_ready", "kind", "state table", "name", cfg.StateTable)
+		log.Info("resource_ready", "event", "resource_ready", "kind", "state table", "name", cfg.StateTable)
 	}
 	if kind, table := cfg.StoreKind(); kind == StoreDynamoDB {
 		if err := keystore.CreateTable(ctx, ddb, table); err != nil {
 			return cfg, fmt.Errorf("key table: %w", err)
 		}
-		log.Info("resource_ready", "kind", "key table", "name", table)
+		log.Info("resource_ready", "event", "resource_ready", "kind", "key table", "name", table)
 	}
 	if cfg.CommandsQueueURL == "" {
 		return cfg, nil
@@ -203,10 +203,10 @@ func createResources(ctx context.Context, cfg Config, ddb *dynamodb.Client, sq *
 		return cfg, fmt.Errorf("queues: %w", err)
 	}
 	if commands != cfg.CommandsQueueURL || events != cfg.EventsQueueURL {
-		log.Warn("queue_url_differs", "configured", cfg.CommandsQueueURL, "created", commands)
+		log.Warn("queue_url_differs", "event", "queue_url_differs", "configured", cfg.CommandsQueueURL, "created", commands)
 	}
 	cfg.CommandsQueueURL, cfg.EventsQueueURL = commands, events
-	log.Info("resource_ready", "kind", "queues", "commands", commands, "events", events)
+	log.Info("resource_ready", "event", "resource_ready", "kind", "queues", "commands", commands, "events", events)
 	return cfg, nil
 }
 

@@ -175,13 +175,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.goRun(func() { m.mgrErr <- m.mgr.Run(runCtx) })
 	m.goRun(func() {
 		if err := m.consumer.ConsumeCommands(runCtx, m.mgr.HandleCommand); err != nil && runCtx.Err() == nil {
-			m.log.Error("commands_consumer_stopped", "error", err)
+			m.log.Error("commands_consumer_stopped", "event", "commands_consumer_stopped", "outcome", "fail", "error", err)
 		}
 	})
 	m.goRun(func() { startDiagnostics(runCtx, diagnose, m.mgr, m.state, m.log) })
 	m.goRun(func() {
 		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			m.log.Error("http_serve_failed", "error", err)
+			m.log.Error("http_serve_failed", "event", "http_serve_failed", "outcome", "fail", "error", err)
 		}
 	})
 	m.banner(cfg, created)
@@ -209,7 +209,7 @@ func (m *Main) close() error {
 		return m.closeStores()
 	}
 	start := time.Now()
-	m.log.Info("wagate_stopping")
+	m.log.Info("wagate_stopping", "event", "wagate_stopping", "outcome", "pending")
 	var errs []error
 	// Stop taking requests first: no new commands while the sessions shut down.
 	hctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
@@ -229,7 +229,7 @@ func (m *Main) close() error {
 	if err := m.closeStores(); err != nil {
 		errs = append(errs, err)
 	}
-	m.log.Info("wagate_stopped", "took", time.Since(start).Round(time.Millisecond))
+	m.log.Info("wagate_stopped", "event", "wagate_stopped", "outcome", "ok", "duration_ms", time.Since(start).Milliseconds())
 	return errors.Join(errs...)
 }
 

@@ -68,7 +68,7 @@ func checkSimulator(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if key != whatsmeow.WACertPubKey {
 		return ErrSimulatorKeyNotTrusted
 	}
-	log.Warn("simulator_mode", "wa_dial", cfg.WADial,
+	log.Warn("simulator_mode", "event", "simulator_mode", "wa_dial", cfg.WADial,
 		"detail", "every WhatsApp connection goes to the simulator; never use this in production")
 	return nil
 }
@@ -164,7 +164,7 @@ func startDiagnostics(ctx context.Context, r *diagnoser, mgr *manager.Manager, s
 	}
 	mgr.RecordDiagnostics(rep.OK)
 	if err := state.PutReport(ctx, rep); err != nil && ctx.Err() == nil {
-		log.Error("diagnostics_store_failed", "error", err)
+		log.Error("diagnostics_store_failed", "event", "diagnostics_store_failed", "outcome", "fail", "error", err)
 	}
 }
 
@@ -184,7 +184,7 @@ func (t teeEvents) PublishEvent(ctx context.Context, e core.Event) error {
 // banner prints where the admin page is. The generated token is printed only in
 // text mode: JSON lines go to log collectors, which must never see a token.
 func (m *Main) banner(cfg Config, created bool) {
-	m.log.Info("wagate_ready", "url", m.url, "data", cfg.DataDir, "connector", cfg.ConnectorID)
+	m.log.Info("wagate_ready", "event", "wagate_ready", "outcome", "ok", "url", m.url, "data", cfg.DataDir, "connector", cfg.ConnectorID)
 	w := m.Stdout
 	if w == nil {
 		w = io.Discard
@@ -193,7 +193,7 @@ func (m *Main) banner(cfg Config, created bool) {
 	case m.token == "":
 		fmt.Fprintf(w, "\nwagate is running: open %s/ and enter one of the WAGATE_TOKENS tokens\n\n", m.url)
 	case cfg.LogFormat == LogJSON:
-		m.log.Info("admin_page", "url", m.url+"/", "token_file", cfg.TokenPath(), "token_created", created)
+		m.log.Info("admin_page", "event", "admin_page", "url", m.url+"/", "token_file", cfg.TokenPath(), "token_created", created)
 	default:
 		fmt.Fprintf(w, "\nwagate is running. Admin page (tenant %q):\n\n    open %s/#token=%s\n\n"+
 			"The token is kept in %s.\n\n", DefaultTenant, m.url, m.token, cfg.TokenPath())

@@ -89,7 +89,7 @@ func serve(stderr io.Writer) int {
 		err := app.TrustSimulator(tctx, cfg.WADial)
 		cancel()
 		if err != nil {
-			log.Error("connector_start_failed", "error", err)
+			log.Error("connector_start_failed", "event", "connector_start_failed", "outcome", "fail", "error", err)
 			return 1
 		}
 	}
@@ -97,13 +97,13 @@ func serve(stderr io.Writer) int {
 	c := app.NewConnector()
 	c.Config, c.Logger, c.Version = cfg, log, version
 	if err := c.Run(ctx); err != nil {
-		log.Error("connector_start_failed", "error", err)
+		log.Error("connector_start_failed", "event", "connector_start_failed", "outcome", "fail", "error", err)
 		return 1
 	}
 	<-ctx.Done()
 	stop() // a second signal kills the process at once
 	if err := c.Close(); err != nil {
-		log.Error("connector_stop_failed", "error", err)
+		log.Error("connector_stop_failed", "event", "connector_stop_failed", "outcome", "fail", "error", err)
 		return 1
 	}
 	return 0

@@ -86,7 +86,7 @@ func serve(stdout, stderr io.Writer) int {
 		err := app.TrustSimulator(tctx, cfg.WADial)
 		cancel()
 		if err != nil {
-			log.Error("wagate_start_failed", "error", err)
+			log.Error("wagate_start_failed", "event", "wagate_start_failed", "outcome", "fail", "error", err)
 			return 1
 		}
 	}
@@ -94,13 +94,13 @@ func serve(stdout, stderr io.Writer) int {
 	m := app.NewMain()
 	m.Config, m.Logger, m.Stdout, m.Version = cfg, log, stdout, version
 	if err := m.Run(ctx); err != nil {
-		log.Error("wagate_start_failed", "error", err)
+		log.Error("wagate_start_failed", "event", "wagate_start_failed", "outcome", "fail", "error", err)
 		return 1
 	}
 	<-ctx.Done()
 	stop() // a second Ctrl-C kills the process at once
 	if err := m.Close(); err != nil {
-		log.Error("wagate_stop_failed", "error", err)
+		log.Error("wagate_stop_failed", "event", "wagate_stop_failed", "outcome", "fail", "error", err)
 		return 1
 	}
 	return 0
