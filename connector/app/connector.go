@@ -147,11 +147,7 @@ func (c *Connector) Run(ctx context.Context) (err error) {
 	c.mgrErr = make(chan error, 1)
 	c.health = newHealthServer(c)
 	c.goRun(func() { c.mgrErr <- c.mgr.Run(runCtx) })
-	c.goRun(func() {
-		if err := c.stores.bus.ConsumeCommands(cmdCtx, c.mgr.HandleCommand); err != nil && cmdCtx.Err() == nil {
-			c.log.Error("commands_consumer_stopped", "error", err)
-		}
-	})
+	c.goRun(func() { c.consumeCommands(cmdCtx) })
 	c.goRun(func() { startDiagnostics(runCtx, diagnose, c.mgr, c.stores.state, c.log) })
 	c.goRun(func() {
 		if err := c.health.Serve(c.healthLn); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -27,6 +27,7 @@ const handoverBound = testLease + 1200*time.Millisecond + 6*time.Second
 // paused process, which on resuming gives up instead of fighting: its writes are
 // fenced and the session stays with the new holder.
 func TestOneHolderAcrossConnectorProcesses(t *testing.T) {
+	t.Parallel()
 	s := newStack(t)
 	alice, bob := createPhone(t, s, alicePhone, "Alice"), createPhone(t, s, bobPhone, "Bob")
 	a := startConnector(t, s, "conn-a")
@@ -57,6 +58,7 @@ func TestOneHolderAcrossConnectorProcesses(t *testing.T) {
 	t.Logf("handover after SIGSTOP: %s", took)
 	held := s.session(t, "desk")
 	loginsBefore := s.logins.count(dev.JID)
+	resumed := time.Now()
 	c.signal(t, syscall.SIGCONT)
 	c.waitLog(t, eventTimeout, "session_lease_lost", sessionLog("desk"))
 	never(t, 2*testLease, "the session to leave the new holder", func() (bool, string) {
@@ -77,14 +79,15 @@ func TestOneHolderAcrossConnectorProcesses(t *testing.T) {
 			t.Errorf("a session.status replaced event was published: %+v", e)
 		}
 	}
-	// A connector that holds no lease still takes commands from the queue and waits
-	// for the session's lease (up to the manager's LeaseWait) before giving them back,
-	// so the resumed standby is stopped before the last messages.
-	c.signal(t, syscall.SIGTERM)
-	if code := c.waitExit(t, stopTimeout); code != 0 {
-		t.Errorf("conn-c exit code %d after SIGTERM, want 0", code)
+	// The resumed process is a standby now: it leaves the commands to the holder.
+	c.waitLog(t, eventTimeout, "commands_paused", loggedAfter(resumed))
+	resumedAt := len(c.find("command_done", nil))
+	for i := range 3 {
+		sendAndReceive(t, s, alice, bob, fmt.Sprintf("after the handovers (%d)", i))
 	}
-	sendAndReceive(t, s, alice, bob, "after the handovers")
+	if n := len(c.find("command_done", nil)); n != resumedAt {
+		t.Errorf("the resumed standby handled %d commands of the session held by conn-d", n-resumedAt)
+	}
 
 	samples, most := w.stop()
 	t.Logf("simulator sampled %d times; most connections of the account at once: %d", samples, most)
@@ -104,6 +107,7 @@ func startStandby(t *testing.T, s *stack, id string) *proc {
 	t.Helper()
 	p := startConnector(t, s, id)
 	p.waitLog(t, readyTimeout, "lease_waiting", sessionLog("desk"))
+	p.waitLog(t, readyTimeout, "commands_paused", nil)
 	if got := s.lease(t, "desk").Owner; got == id {
 		t.Fatalf("the standby %s took the lease of a running holder", id)
 	}
@@ -138,6 +142,14 @@ func handover(t *testing.T, s *stack, holder, standby *proc, sig syscall.Signal,
 		t.Errorf("%s took the session without waiting out %s's lease", standby.name, prevOwner)
 	}
 	return took
+}
+
+// loggedAfter matches log lines written after t.
+func loggedAfter(t time.Time) func(logLine) bool {
+	return func(l logLine) bool {
+		at, err := time.Parse(time.RFC3339Nano, l.str("time"))
+		return err == nil && at.After(t)
+	}
 }
 
 // replaced reports whether a process's connection was replaced by another one.

@@ -24,6 +24,7 @@ const poisonTimeout = 90 * time.Second
 // dead-letter queue, the message queued behind them is then sent, and the session
 // stays connected throughout.
 func TestPoisonCommandEndsInTheDeadLetterQueue(t *testing.T) {
+	t.Parallel()
 	s := newStack(t)
 	alice, bob := createPhone(t, s, alicePhone, "Alice"), createPhone(t, s, bobPhone, "Bob")
 	a := startConnector(t, s, "conn-a")

@@ -20,6 +20,7 @@ import (
 // receives, survives a restart of the process without a new QR code, and a logout
 // leaves nothing of the device in the key table.
 func TestSplitConnectorOnDynamoDB(t *testing.T) {
+	t.Parallel()
 	t0 := time.Now()
 	s := newStack(t)
 	t.Logf("stack ready (%s)", time.Since(t0))
