@@ -16,6 +16,7 @@ import (
 	keystore "github.com/wagate/wagate/connector/dynamo"
 	"github.com/wagate/wagate/connector/manager"
 	"github.com/wagate/wagate/core"
+	"github.com/wagate/wagate/core/metrics"
 )
 
 // storesCloseMargin is the part of the shutdown budget kept for closing the stores
@@ -35,8 +36,12 @@ type Connector struct {
 	Logger *slog.Logger
 	// Version is reported in heartbeats.
 	Version string
+	// MetricsOut receives the EMF metric lines when Config.Metrics is emf; nil means
+	// standard output.
+	MetricsOut io.Writer
 
 	log      *slog.Logger
+	emf      *metrics.EMF
 	lock     io.Closer // the data folder lock, with a SQLite key store only
 	stores   *adapters
 	mgr      *manager.Manager
@@ -113,7 +118,9 @@ func (c *Connector) Run(ctx context.Context) (err error) {
 	if c.stores, err = openAdapters(octx, cfg, c.log); err != nil {
 		return err
 	}
+	c.emf = newMetrics(cfg, c.MetricsOut)
 	diagnose := newDiagnoser(cfg, c.log)
+	diagnose.runner.Metrics = emitter(c.emf)
 	mcfg := manager.DefaultConfig()
 	mcfg.ConnectorID, mcfg.Version = cfg.ConnectorID, c.Version
 	mcfg.ShutdownTimeout = max(cfg.ShutdownTimeout-storesCloseMargin, cfg.ShutdownTimeout/2)
@@ -126,6 +133,7 @@ func (c *Connector) Run(ctx context.Context) (err error) {
 		HTTPClient: manager.HTTPClients(cfg.WADial),
 		Diagnose:   func(ctx context.Context) core.Report { return diagnose.Run(ctx, "request") },
 		Log:        c.log,
+		Metrics:    emitter(c.emf),
 	})
 	if err != nil {
 		return fmt.Errorf("start connector: %w", err)
@@ -146,15 +154,18 @@ func (c *Connector) Run(ctx context.Context) (err error) {
 	c.stopRun, c.stopCmds = stopRun, stopCmds
 	c.mgrErr = make(chan error, 1)
 	c.health = newHealthServer(c)
+	if c.emf != nil {
+		c.goRun(func() { _ = c.emf.Run(runCtx, metricsFlushInterval) })
+	}
 	c.goRun(func() { c.mgrErr <- c.mgr.Run(runCtx) })
 	c.goRun(func() { c.consumeCommands(cmdCtx) })
 	c.goRun(func() { startDiagnostics(runCtx, diagnose, c.mgr, c.stores.state, c.log) })
 	c.goRun(func() {
 		if err := c.health.Serve(c.healthLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			c.log.Error("health_serve_failed", "error", err)
+			c.log.Error("health_serve_failed", "event", "health_serve_failed", "outcome", "fail", "error", err)
 		}
 	})
-	c.log.Info("connector_ready", "connector", cfg.ConnectorID, "health_addr", c.HealthAddr(),
+	c.log.Info("connector_ready", "event", "connector_ready", "outcome", "ok", "connector", cfg.ConnectorID, "health_addr", c.HealthAddr(),
 		"state_table", cfg.StateTable, "store", cfg.Store, "lease", mcfg.LeaseDuration.String())
 	return nil
 }
@@ -203,7 +214,7 @@ func (c *Connector) close() error {
 	start := time.Now()
 	deadline := start.Add(c.Config.ShutdownTimeout - storesCloseMargin/2)
 	c.stopping.Store(true)
-	c.log.Info("connector_stopping")
+	c.log.Info("connector_stopping", "event", "connector_stopping", "outcome", "pending")
 	var errs []error
 	// No new commands; a command being handled finishes or is left for redelivery.
 	c.stopCmds()
@@ -221,13 +232,16 @@ func (c *Connector) close() error {
 	select {
 	case <-done:
 	case <-time.After(time.Until(deadline)):
-		c.log.Warn("connector_stop_incomplete", "detail", "the commands consumer did not stop in time")
+		c.log.Warn("connector_stop_incomplete", "event", "connector_stop_incomplete", "outcome", "fail", "detail", "the commands consumer did not stop in time")
+	}
+	if c.emf != nil {
+		_ = c.emf.Flush() // what the shutdown itself recorded
 	}
 	c.stores.logUsage(c.log)
 	if err := c.closeStores(); err != nil {
 		errs = append(errs, err)
 	}
-	c.log.Info("connector_stopped", "took", time.Since(start).Round(time.Millisecond).String())
+	c.log.Info("connector_stopped", "event", "connector_stopped", "outcome", "ok", "duration_ms", time.Since(start).Milliseconds())
 	return errors.Join(errs...)
 }
 

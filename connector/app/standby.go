@@ -38,7 +38,7 @@ func (c *Connector) consumeCommands(ctx context.Context) {
 		go func() {
 			defer close(done)
 			if err := c.stores.bus.ConsumeCommands(cctx, c.mgr.HandleCommand); err != nil && cctx.Err() == nil {
-				c.log.Error("commands_consumer_stopped", "error", err)
+				c.log.Error("commands_consumer_stopped", "event", "commands_consumer_stopped", "outcome", "fail", "error", err)
 			}
 		}()
 		for c.sleep(ctx, standbyCheck) {
@@ -59,12 +59,12 @@ func (c *Connector) waitActive(ctx context.Context) bool {
 		holder, n := c.standbyFor(ctx)
 		if holder == "" {
 			if paused {
-				c.log.Info("commands_resumed")
+				c.log.Info("commands_resumed", "event", "commands_resumed", "outcome", "ok")
 			}
 			return ctx.Err() == nil
 		}
 		if !paused {
-			c.log.Warn("commands_paused", "holder", holder, "holder_sessions", n,
+			c.log.Warn("commands_paused", "event", "commands_paused", "outcome", "pending", "holder", holder, "holder_sessions", n,
 				"detail", "another connector holds the sessions; this one takes no commands until it holds one")
 		}
 		paused = true
