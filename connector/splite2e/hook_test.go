@@ -42,6 +42,7 @@ type delivery struct {
 	id        string // X-Wagate-Delivery
 	signedOK  bool   // X-Wagate-Signature verifies with webhookSecret
 	decodeErr error
+	at        time.Time
 }
 
 func newReceiver(t *testing.T, dir string) *receiver {
@@ -59,7 +60,7 @@ func newReceiver(t *testing.T, dir string) *receiver {
 
 func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(req.Body)
-	d := delivery{path: req.URL.Path, id: req.Header.Get(webhook.HeaderDelivery),
+	d := delivery{path: req.URL.Path, id: req.Header.Get(webhook.HeaderDelivery), at: time.Now(),
 		signedOK: err == nil && webhook.Verify([]byte(webhookSecret), body, req.Header.Get(webhook.HeaderSignature))}
 	d.decodeErr = json.Unmarshal(body, &d.event)
 	r.mu.Lock()

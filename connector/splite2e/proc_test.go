@@ -23,7 +23,7 @@ type proc struct {
 	cmd  *exec.Cmd
 
 	mu     sync.Mutex
-	lines  []logLine
+	logged []logLine
 	raw    strings.Builder
 	exited chan struct{}
 	err    error // Wait's result, after exited
@@ -97,7 +97,7 @@ func (p *proc) read(r io.Reader) {
 		p.raw.WriteString(line)
 		p.raw.WriteByte('\n')
 		if l != nil {
-			p.lines = append(p.lines, l)
+			p.logged = append(p.logged, l)
 		}
 		p.mu.Unlock()
 	}
@@ -112,11 +112,16 @@ func (p *proc) output() string {
 
 // find returns the log lines with message msg that match (nil matches all).
 func (p *proc) find(msg string, match func(logLine) bool) []logLine {
+	return p.lines(func(l logLine) bool { return l.str("msg") == msg && (match == nil || match(l)) })
+}
+
+// lines returns the log lines that match.
+func (p *proc) lines(match func(logLine) bool) []logLine {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []logLine
-	for _, l := range p.lines {
-		if l.str("msg") == msg && (match == nil || match(l)) {
+	for _, l := range p.logged {
+		if match(l) {
 			out = append(out, l)
 		}
 	}
