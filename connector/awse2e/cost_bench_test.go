@@ -90,12 +90,7 @@ func BenchmarkDynamoDBCost(b *testing.B) {
 
 func runCostScenario(b *testing.B) {
 	s := newStack(b)
-	for k, v := range map[string]string{
-		"AWS_CONFIG_FILE": s.dir + "/no-aws-config", "AWS_SHARED_CREDENTIALS_FILE": s.dir + "/no-aws-config",
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-	} {
-		b.Setenv(k, v)
-	}
+	setAWSEnv(b, s)
 	apiCalls := app.NewCallCounter(s.ddb)
 	api := s.serveAPI(b, statedb.New(apiCalls, s.stateTable))
 	alice, bob := createPhone(b, s, alicePhone, "Alice"), createPhone(b, s, bobPhone, "Bob")
