@@ -25,6 +25,10 @@ run: build ## start wagate locally against real WhatsApp (admin page, SQLite in 
 demo: build ## start wagate against the WhatsApp simulator with two fake phones
 	@scripts/demo.sh
 
+.PHONY: run-split
+run-split: ## run the split deployment here: emulators, simulator, connector process, Lambda API (devapi)
+	@scripts/run-split.sh
+
 .PHONY: build
 build: ## build the binaries into bin/
 	@mkdir -p $(BIN)
@@ -35,7 +39,7 @@ build: ## build the binaries into bin/
 # Quality
 
 .PHONY: test
-test: vet browser-deps lint-template ## run every test (race detector, simulator, browser, AWS emulators)
+test: vet browser-deps lint-template lambda-rie ## run every test (race detector, simulator, browser, AWS emulators)
 	@started=; scripts/emulators.sh status >/dev/null 2>&1 || { scripts/emulators.sh start && started=1; } || exit 1; \
 	trap 'if [ -n "$$started" ]; then "$(CURDIR)/scripts/emulators.sh" stop; fi' EXIT; \
 	source <(scripts/emulators.sh env); \
@@ -106,6 +110,15 @@ build-lambdas: ## build every Lambda function into bin/lambda/<name>/bootstrap a
 		size=$$(stat -c %s $(BIN)/lambda/$$name/bootstrap); \
 		awk -v n="$$name" -v s="$$size" 'BEGIN { printf "%-16s %9d bytes  %5.2f MiB\n", n, s, s/1048576 }'; \
 	done
+
+# The AWS Lambda Runtime Interface Emulator runs the functions' real bootstraps
+# (devapi -rie, WAGATE_SPLIT_RIE=1 make run-split, connector/splite2e).
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+
+.PHONY: lambda-rie
+lambda-rie: ## install the AWS Lambda Runtime Interface Emulator into .cache/bin
+	@test -x $(CACHE)/bin/aws-lambda-rie || GOBIN=$(CACHE)/bin $(GO) install \
+		github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 .PHONY: lint-template
 lint-template: ## check template.yaml with cfn-lint

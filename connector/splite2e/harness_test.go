@@ -176,7 +176,7 @@ type stack struct {
 // simulator and the webhook receiver, and starts devapi: in process functions, or
 // with rie the real bootstraps under the emulator. It fails at once when the
 // emulator endpoints are not set.
-func newStack(t *testing.T, rie bool) *stack {
+func newStack(t testing.TB, rie bool) *stack {
 	t.Helper()
 	ddb := awstest.DynamoDB(t)
 	s := &stack{sqs: awstest.SQS(t), dir: t.TempDir()}
@@ -212,7 +212,7 @@ func newStack(t *testing.T, rie bool) *stack {
 }
 
 // startDevapi starts devapi on a free loopback port and waits until it listens.
-func (s *stack) startDevapi(t *testing.T, rie bool) {
+func (s *stack) startDevapi(t testing.TB, rie bool) {
 	t.Helper()
 	env := append([]string{
 		"PATH=" + os.Getenv("PATH"),
@@ -238,7 +238,7 @@ func (s *stack) startDevapi(t *testing.T, rie bool) {
 
 // startConnector starts a connector process named id on the stack and waits until it
 // is ready.
-func (s *stack) startConnector(t *testing.T, id string) *proc {
+func (s *stack) startConnector(t testing.TB, id string) *proc {
 	t.Helper()
 	env := append([]string{
 		"WAGATE_STORE=dynamodb:" + s.keyTable,
@@ -261,7 +261,7 @@ func (s *stack) startConnector(t *testing.T, id string) *proc {
 // childAWSEnv returns the AWS settings of a child process: the emulator endpoints
 // (checked to be loopback by awstest), static test credentials, and no shared
 // configuration or instance metadata, so the SDK can never reach AWS.
-func childAWSEnv(t *testing.T, dir string) []string {
+func childAWSEnv(t testing.TB, dir string) []string {
 	t.Helper()
 	region := os.Getenv(awstest.EnvRegion)
 	if region == "" {

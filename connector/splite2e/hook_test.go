@@ -45,7 +45,7 @@ type delivery struct {
 	at        time.Time
 }
 
-func newReceiver(t *testing.T, dir string) *receiver {
+func newReceiver(t testing.TB, dir string) *receiver {
 	t.Helper()
 	r := &receiver{notify: make(chan struct{})}
 	r.srv = httptest.NewTLSServer(http.HandlerFunc(r.serve))

@@ -40,7 +40,7 @@ func (l logLine) str(key string) string {
 
 // startProc starts bin with args and env in its own process group and records both of
 // its output streams. At cleanup the whole group is killed, whatever state it is in.
-func startProc(t *testing.T, name, bin string, env []string, args ...string) *proc {
+func startProc(t testing.TB, name, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
