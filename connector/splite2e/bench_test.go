@@ -14,7 +14,7 @@ import (
 
 // Workload of the send latency benchmark.
 const (
-	latencyRounds = 100 // sequential messages measured
+	latencyRounds = 300 // sequential messages measured
 	latencyWarmUp = 3   // messages before measuring (Signal session set-up)
 	phonePoll     = 2 * time.Millisecond
 )
