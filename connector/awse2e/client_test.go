@@ -170,7 +170,7 @@ func (l *eventLog) waitFor(t testing.TB, s *stack, what string, match func(core.
 // all drains the queue and returns every event seen so far.
 func (l *eventLog) all(t testing.TB, s *stack) []core.Event {
 	t.Helper()
-	for len(l.receive(t, s)) > 0 {
+	for i := 0; i < 100 && len(l.receive(t, s)) > 0; i++ {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
