@@ -72,8 +72,11 @@ func TestFunctionsBuildForArm64(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// devapi runs the Lambda handlers behind a local HTTP server (make run-split): it
+	// is a development tool, never deployed.
+	devOnly := map[string]bool{"devapi": true}
 	for _, e := range entries {
-		if e.IsDir() && built[e.Name()] == "" {
+		if e.IsDir() && !devOnly[e.Name()] && built[e.Name()] == "" {
 			t.Errorf("functions/cmd/%s is not deployed by any function of the template", e.Name())
 		}
 	}
