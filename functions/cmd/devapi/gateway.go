@@ -67,8 +67,11 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	route, params, ok := Match(g.Template.Routes, r.Method, r.URL.EscapedPath())
 	fn := g.Template.Functions[route.Function]
 	defer func() {
-		log.Info("gateway_request", "route", route.Key(), "function", fn.Name, "status", sw.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000)
+		attrs := []any{"status", sw.status, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+		if ok {
+			attrs = append(attrs, "route", route.Key(), "function", fn.Name)
+		}
+		log.Info("gateway_request", attrs...)
 	}()
 	if !ok {
 		writeGatewayError(sw, http.StatusNotFound, "Not Found")
