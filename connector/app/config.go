@@ -12,6 +12,7 @@ import (
 
 	"github.com/wagate/wagate/core/metrics"
 	"github.com/wagate/wagate/functions/apigw"
+	"github.com/wagate/wagate/functions/webhook"
 )
 
 // Log formats of WAGATE_LOG_FORMAT.
@@ -58,6 +59,14 @@ type Config struct {
 	SendInterval time.Duration
 	// AllowInsecureWebhooks accepts http:// webhook URLs (WAGATE_ALLOW_INSECURE_WEBHOOKS).
 	AllowInsecureWebhooks bool
+	// WebhookSecret keys the X-Wagate-Signature of webhook deliveries
+	// (WAGATE_WEBHOOK_SECRET, at least 16 bytes). Empty means a secret generated once
+	// and kept in <DataDir>/webhook-secret.
+	WebhookSecret string
+	// WebhookAllowPrivate permits webhook targets on loopback, private and other
+	// non-public addresses (WAGATE_WEBHOOK_ALLOW_PRIVATE); for receivers on this
+	// machine or network only.
+	WebhookAllowPrivate bool
 	// DiagHosts are the hosts the diagnostics resolve and connect to (WAGATE_DIAG_HOSTS,
 	// comma separated). Empty means WhatsApp's hosts, or the simulator with WADial.
 	DiagHosts []string
@@ -183,6 +192,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.DiagWSURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 			bad("WAGATE_DIAG_WS_URL", "%q: want a ws:// or wss:// URL", c.DiagWSURL)
 		}
+	}
+	if c.WebhookSecret != "" && len(c.WebhookSecret) < webhook.MinSecretLen {
+		bad("WAGATE_WEBHOOK_SECRET", "must be at least %d bytes", webhook.MinSecretLen)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown timeout", "must be positive, got %s", c.ShutdownTimeout)

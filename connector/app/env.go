@@ -16,6 +16,7 @@ import (
 var envNames = []string{
 	"WAGATE_ADDR", "WAGATE_DATA", "WAGATE_STORE", "WAGATE_TOKENS", "WAGATE_LOG_FORMAT",
 	"WAGATE_LOG_LEVEL", "WAGATE_WA_DIAL", "WAGATE_SEND_INTERVAL", "WAGATE_ALLOW_INSECURE_WEBHOOKS",
+	"WAGATE_WEBHOOK_SECRET", "WAGATE_WEBHOOK_ALLOW_PRIVATE",
 	"WAGATE_DIAG_HOSTS", "WAGATE_DIAG_PORT", "WAGATE_DIAG_WS_URL", "WAGATE_CONNECTOR_ID", "WAGATE_METRICS",
 }
 
@@ -63,6 +64,16 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("WAGATE_ALLOW_INSECURE_WEBHOOKS: %q: want true or false", v))
 		}
 		c.AllowInsecureWebhooks = b
+	}
+	if v, ok := lookup("WAGATE_WEBHOOK_SECRET"); ok && v != "" {
+		c.WebhookSecret = v // as given: spaces are part of a secret
+	}
+	if v, ok := get("WAGATE_WEBHOOK_ALLOW_PRIVATE"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("WAGATE_WEBHOOK_ALLOW_PRIVATE: %q: want true or false", v))
+		}
+		c.WebhookAllowPrivate = b
 	}
 	if v, ok := get("WAGATE_DIAG_HOSTS"); ok {
 		for _, h := range strings.Split(v, ",") {

@@ -60,6 +60,7 @@ type Main struct {
 	mgr         *manager.Manager
 	srv         *http.Server
 	emf         *metrics.EMF
+	hooks       *webhooks // nil when events go to SQS: the events function delivers them
 
 	cancel    context.CancelFunc // ends the manager, the consumer and the start diagnostics
 	stopHTTP  context.CancelFunc // ends long-lived requests (event streams)
@@ -121,6 +122,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.emf = newMetrics(cfg, m.MetricsOut)
 	diagnose := newDiagnoser(cfg, m.log)
 	diagnose.runner.Metrics = emitter(m.emf)
+	if err := m.setupWebhooks(cfg); err != nil {
+		return err
+	}
 	mcfg := manager.DefaultConfig()
 	mcfg.ConnectorID, mcfg.Version = cfg.ConnectorID, m.Version
 	mcfg.ShutdownTimeout = cfg.ShutdownTimeout
@@ -173,6 +177,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.goRun(func() { _ = m.emf.Run(runCtx, metricsFlushInterval) })
 	}
 	m.goRun(func() { m.mgrErr <- m.mgr.Run(runCtx) })
+	if m.hooks != nil {
+		m.goRun(func() { m.hooks.run(runCtx) })
+	}
 	m.goRun(func() {
 		if err := m.consumer.ConsumeCommands(runCtx, m.mgr.HandleCommand); err != nil && runCtx.Err() == nil {
 			m.log.Error("commands_consumer_stopped", "event", "commands_consumer_stopped", "outcome", "fail", "error", err)
@@ -185,6 +192,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	})
 	m.banner(cfg, created)
+	m.webhookBanner(cfg)
 	return nil
 }
 
