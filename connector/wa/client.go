@@ -3,6 +3,7 @@ package wa
 import (
 	"net/http"
 
+	signalLogger "go.mau.fi/libsignal/logger"
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waCompanionReg"
 	"go.mau.fi/whatsmeow/store"
@@ -21,8 +22,13 @@ const PairDisplayName = BrowserName + " (" + OSName + ")"
 
 // ConfigureDeviceProps sets whatsmeow's process-wide device properties: a Chrome
 // browser on Windows, no full history sync and the smallest history the phone
-// allows. Call it once in main (or TestMain) before the first client is created.
+// allows. It also installs libsignal's process-wide logger, which libsignal would
+// otherwise create lazily on first use — a data race when two sessions decrypt or
+// create devices at once. Call it once in main (or TestMain) before the first client
+// is created.
 func ConfigureDeviceProps() {
+	var quiet signalLogger.Loggable = quietSignal{}
+	signalLogger.Setup(&quiet)
 	store.SetOSInfo(OSName, [3]uint32{10, 0, 0})
 	store.DeviceProps.PlatformType = waCompanionReg.DeviceProps_CHROME.Enum()
 	store.DeviceProps.RequireFullSync = proto.Bool(false)
@@ -60,3 +66,13 @@ func NewClient(device *store.Device, httpClient *http.Client, log waLog.Logger) 
 	}
 	return cli
 }
+
+// quietSignal drops libsignal's own log lines: they go to stdout unstructured, and
+// whatsmeow already logs every decryption failure through the session's logger.
+type quietSignal struct{}
+
+func (quietSignal) Debug(string, string)   {}
+func (quietSignal) Info(string, string)    {}
+func (quietSignal) Warning(string, string) {}
+func (quietSignal) Error(string, string)   {}
+func (quietSignal) Configure(string)       {}
