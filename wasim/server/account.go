@@ -30,6 +30,10 @@ type InboxMessage struct {
 	// Enc is the Signal message type it arrived as: "pkmsg" (it set up a session),
 	// "msg", or "" when a phone sent it.
 	Enc string `json:"enc,omitempty"`
+	// Copies counts how often the same message (same sender, same id) arrived. A
+	// phone shows a message once however often it is resent, as WhatsApp clients do;
+	// Copies > 1 tells a test that the sender sent it again.
+	Copies int `json:"copies"`
 }
 
 // SentMessage is a message a fake phone sent, with the receipts that came back.
@@ -67,6 +71,7 @@ type account struct {
 	nextDevice uint16
 	companions map[uint16]*device
 	inbox      []InboxMessage
+	inboxIndex map[string]int // sender/id → position in inbox
 	sent       []*SentMessage
 	peers      map[*account]struct{} // accounts it exchanged messages with
 }
@@ -146,12 +151,32 @@ func (a *account) removeCompanion(d *device) bool {
 	return true
 }
 
+// addInbox lists m on the phone, once per sender and message id: a resent message
+// only raises the first copy's Copies.
 func (a *account) addInbox(m InboxMessage) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	key := m.From + "/" + m.ID
+	if i, ok := a.inboxIndex[key]; ok {
+		a.inbox[i].Copies++
+		return
+	}
+	if a.inboxIndex == nil {
+		a.inboxIndex = make(map[string]int)
+	}
+	m.Copies = 1
 	a.inbox = append(a.inbox, m)
-	if len(a.inbox) > maxInbox {
-		a.inbox = slices.Delete(a.inbox, 0, len(a.inbox)-maxInbox)
+	a.inboxIndex[key] = len(a.inbox) - 1
+	// Trim in chunks of a tenth, so re-indexing is amortized over many messages.
+	if len(a.inbox) > maxInbox+maxInbox/10 {
+		drop := len(a.inbox) - maxInbox
+		for _, old := range a.inbox[:drop] {
+			delete(a.inboxIndex, old.From+"/"+old.ID)
+		}
+		a.inbox = slices.Delete(a.inbox, 0, drop)
+		for k, i := range a.inboxIndex {
+			a.inboxIndex[k] = i - drop
+		}
 	}
 }
 
