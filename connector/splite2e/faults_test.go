@@ -137,6 +137,12 @@ func TestSplitFaultsGiveTheDocumentedStatus(t *testing.T) {
 // the simulator sees no connection of its device.
 func (s *stack) staysDisconnected(t *testing.T, id, jid string, st core.Status) {
 	t.Helper()
+	// The fatal status is recorded as soon as the client reads the server's error;
+	// the socket closes a moment later. Wait for that, then watch for a reconnect.
+	eventually(t, quietWindow, "the simulator to see the device disconnected", func() (bool, string) {
+		c, _ := s.deviceConnected(t, jid)
+		return !c, "still connected"
+	})
 	never(t, quietWindow, "the session reconnected after a fatal outcome", func() (bool, string) {
 		if c, _ := s.deviceConnected(t, jid); c {
 			return true, "the simulator sees the device connected"
