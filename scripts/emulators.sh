@@ -131,8 +131,8 @@ cmd_start() {
 	# setsid gives each emulator its own process group, so stop ends all it spawned.
 	# Both telemetry switches are needed, or DynamoDB Local calls out to the internet;
 	# -sharedDb keeps one set of tables whatever access key or region a client uses.
-	# The native SQLite libraries it loads sit in DynamoDBLocal_lib (JVM property
-	# property native_prop below).
+	# The native SQLite libraries it loads sit in DynamoDBLocal_lib (the JVM
+	# property named in native_prop).
 	native_prop="java.""library.path"
 	DDB_LOCAL_TELEMETRY=0 setsid java "-D$native_prop=$DDB_DIR/DynamoDBLocal_lib" \
 		-jar "$DDB_DIR/DynamoDBLocal.jar" -inMemory -sharedDb -disableTelemetry -port "$ddb_port" \
