@@ -71,9 +71,14 @@ lint: vet ## vet, gofmt and staticcheck (installed into .cache/)
 	@set -e; for m in $(MODULES); do (cd $$m && $(CACHE)/bin/staticcheck ./...); done
 
 .PHONY: bench
-bench: ## run the benchmarks recorded in BENCHMARKS.md
+bench: ## run the benchmarks recorded in BENCHMARKS.md (about 10 minutes)
 	cd wasim && $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 10m ./bench
 	cd connector && $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 20m ./e2e
+	cd functions && $(GO) test -run '^$$' -bench . -count 1 ./apigw ./cmd/devapi
+	@started=; scripts/emulators.sh status >/dev/null 2>&1 || { scripts/emulators.sh start && started=1; } || exit 1; \
+	trap 'if [ -n "$$started" ]; then "$(CURDIR)/scripts/emulators.sh" stop; fi' EXIT; \
+	source <(scripts/emulators.sh env); \
+	cd connector && $(GO) test -run '^$$' -bench 'DynamoDBCost|SplitSendLatency' -benchtime 1x -count 1 -timeout 20m ./awse2e ./splite2e
 
 # Browser tests drive Debian's chromium with playwright-core (no browser download).
 .PHONY: browser-deps
