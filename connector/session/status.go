@@ -45,8 +45,11 @@ func (s *Supervisor) write(mutate func(*core.Session)) bool {
 		return false
 	}
 	s.sess = sess
-	s.live.setStatus(sess.Status)
+	// Publish before waking waiters on the live status: whoever proceeds on this
+	// transition (the restore loop, WaitSettled) then publishes after it, so
+	// subscribers see the session.status events in the order they happened.
 	s.publish(ctx, core.EventSessionStatus, sess)
+	s.live.setStatus(sess.Status)
 	return true
 }
 
