@@ -20,10 +20,11 @@ type Held struct {
 	lease  core.Lease
 	expiry time.Time // on our monotonic clock: when the last write we made can lapse
 	kept   bool
+	onLost func()
 
 	stop    chan struct{}
 	stopped sync.Once
-	done    chan struct{}
+	done    chan struct{} // closed once the renewer let go of a kept lease
 	lost    chan struct{}
 }
 
@@ -58,41 +59,36 @@ func (h *Held) margin() time.Duration { return h.t.opts.Duration / 4 }
 
 // Keep starts renewing the lease every third of its duration. If a renewal is refused
 // (someone else holds it now) or has not succeeded by a quarter-duration before the
-// lease would lapse, Keep calls onLost once, from its own goroutine, before the lease
-// can expire: onLost must stop using the session (disconnect it) promptly. Keep may be
-// called once; the goroutine ends with Release or after onLost.
+// lease would lapse, Keep calls onLost once, from a goroutine of its own, before the
+// lease can expire: onLost must stop using the session (disconnect it) promptly.
+// Keep may be called once; renewing ends with Release or after onLost. The leases a
+// Taker keeps are renewed from one shared goroutine (see renewer), not one each.
 func (h *Held) Keep(onLost func()) {
 	h.mu.Lock()
 	if h.kept {
 		h.mu.Unlock()
 		return
 	}
-	h.kept = true
+	h.kept, h.onLost = true, onLost
 	h.mu.Unlock()
-	go h.renewLoop(onLost)
+	if !h.t.renew.add(h, time.Now().Add(h.t.every())) {
+		close(h.done) // released before Keep: nothing to renew
+	}
 }
 
-func (h *Held) renewLoop(onLost func()) {
-	defer close(h.done)
-	every := h.t.opts.Duration / 3
-	retry := max(h.t.opts.Duration/20, 10*time.Millisecond)
-	next := time.NewTimer(every)
-	defer next.Stop()
-	for {
-		select {
-		case <-h.stop:
-			return
-		case <-next.C:
-		}
-		if err := h.renewBeforeDeadline(retry); err != nil {
-			h.log.Error("lease_lost", "event", "lease_lost", "outcome", "fail", "error", err, "fence", h.Fence())
-			close(h.lost)
-			if onLost != nil {
-				onLost()
-			}
-			return
-		}
-		next.Reset(every)
+// renewed is called by the renewer after one renewal of h: err is nil on success
+// and after Release. A failed renewal loses the lease: onLost is told.
+func (h *Held) renewed(err error) {
+	if err == nil {
+		return
+	}
+	h.log.Error("lease_lost", "event", "lease_lost", "outcome", "fail", "error", err, "fence", h.Fence())
+	close(h.lost)
+	h.mu.Lock()
+	onLost := h.onLost
+	h.mu.Unlock()
+	if onLost != nil {
+		onLost()
 	}
 }
 
@@ -164,7 +160,10 @@ func (h *Held) Release(ctx context.Context) error {
 	kept := h.kept
 	h.mu.Unlock()
 	if kept {
-		<-h.done
+		if h.t.renew.remove(h) {
+			close(h.done)
+		}
+		<-h.done // a renewal in progress ends first
 	}
 	if h.isLost() {
 		return nil
@@ -174,6 +173,15 @@ func (h *Held) Release(ctx context.Context) error {
 	}
 	h.log.Info("lease_released", "event", "lease_released", "outcome", "ok")
 	return nil
+}
+
+func (h *Held) isStopped() bool {
+	select {
+	case <-h.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 func (h *Held) isLost() bool {

@@ -39,7 +39,8 @@ type Options struct {
 
 // Taker acquires session leases for one owner.
 type Taker struct {
-	opts Options
+	opts  Options
+	renew *renewer
 }
 
 // NewTaker checks opts and returns a Taker.
@@ -67,11 +68,14 @@ func NewTaker(opts Options) (*Taker, error) {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	opts.Metrics = metrics.Or(opts.Metrics)
-	return &Taker{opts: opts}, nil
+	return &Taker{opts: opts, renew: newRenewer()}, nil
 }
 
 // Owner returns the owner name this Taker writes.
 func (t *Taker) Owner() string { return t.opts.Owner }
+
+// every is how often a kept lease is renewed: every third of its duration.
+func (t *Taker) every() time.Duration { return t.opts.Duration / 3 }
 
 // Duration returns the lease length this Taker claims.
 func (t *Taker) Duration() time.Duration { return t.opts.Duration }

@@ -196,3 +196,76 @@ func TestConcurrentTakersYieldOneHolder(t *testing.T) {
 		t.Errorf("%d takers hold the lease within half a lease duration, want 1", got)
 	}
 }
+
+// slowStore is a lease store whose renewals take a while, and fail for one session.
+type slowStore struct {
+	*memstate.State
+	delay time.Duration
+	fail  core.SessionKey
+}
+
+func (s *slowStore) RenewLease(ctx context.Context, l core.Lease, dur time.Duration) (core.Lease, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return core.Lease{}, ctx.Err()
+	}
+	if l.Key == s.fail {
+		return core.Lease{}, errors.New("store unreachable for this session")
+	}
+	return s.State.RenewLease(ctx, l, dur)
+}
+
+func TestManyKeptLeasesStayHeldAndOneFailureLosesOnlyItsOwn(t *testing.T) {
+	const n = 40
+	failing := core.SessionKey{Tenant: "t1", ID: "s-fail"}
+	store := &slowStore{State: memstate.New(), delay: d / 30, fail: failing}
+	a, b := newTaker(t, store, "a"), newTaker(t, store, "b")
+	keys := []core.SessionKey{failing}
+	for i := range n - 1 {
+		keys = append(keys, core.SessionKey{Tenant: "t1", ID: "s-" + string(rune('a'+i%26)) + string(rune('a'+i/26))})
+	}
+	held := make([]*lease.Held, n)
+	var lost sync.Map
+	for i, k := range keys {
+		h, err := a.Acquire(ctxFor(t, time.Second), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Keep(func() { lost.Store(k, time.Now()) })
+		held[i] = h
+	}
+	// n renewals of d/30 each take longer than a renewal period one after the other:
+	// only renewals in parallel keep every lease.
+	time.Sleep(4 * d)
+	if _, ok := lost.Load(failing); !ok {
+		t.Error("the lease whose renewals fail was not let go")
+	}
+	for _, k := range keys[1:] {
+		if at, ok := lost.Load(k); ok {
+			t.Errorf("lease %s lost at %v although its renewals succeed", k.ID, at)
+		}
+	}
+	// The other connector finds every renewed lease held.
+	ctx, cancel := context.WithTimeout(context.Background(), d/2)
+	defer cancel()
+	if _, err := b.Acquire(ctx, keys[1]); err == nil {
+		t.Error("b took a lease that a keeps renewing")
+	}
+	for _, h := range held {
+		if err := h.Release(ctxFor(t, time.Second)); err != nil {
+			t.Errorf("release: %v", err)
+		}
+	}
+	start := time.Now()
+	for _, k := range keys[1:] {
+		h, err := b.Acquire(ctxFor(t, time.Second), k)
+		if err != nil {
+			t.Fatalf("b could not take %s after a released it: %v", k.ID, err)
+		}
+		_ = h.Release(ctxFor(t, time.Second))
+	}
+	if took := time.Since(start); took > d {
+		t.Errorf("b took %v to take %d released leases; want them at once", took, n-1)
+	}
+}
