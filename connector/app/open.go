@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"time"
 
 	"go.mau.fi/whatsmeow"
 
 	"github.com/wagate/wagate/connector/diag"
 	"github.com/wagate/wagate/connector/manager"
 	"github.com/wagate/wagate/connector/netdial"
+	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/core/membus"
 )
@@ -20,6 +22,19 @@ import (
 // ErrSimulatorKeyNotTrusted is returned by Run when WAGATE_WA_DIAL names a simulator
 // whose root key the process does not trust: call TrustSimulator first (main does).
 var ErrSimulatorKeyNotTrusted = errors.New("WAGATE_WA_DIAL: the simulator's root key is not trusted by this process")
+
+// PrepareProcess sets whatsmeow's process-wide state, once, before any client exists:
+// the device properties and, with WAGATE_WA_DIAL, trust in the simulator's root key.
+// Both mains call it first thing after reading their configuration.
+func PrepareProcess(ctx context.Context, cfg Config) error {
+	wa.ConfigureDeviceProps()
+	if cfg.WADial == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return TrustSimulator(ctx, cfg.WADial)
+}
 
 // TrustSimulator fetches the root key of the simulator at addr (host:port) and makes
 // whatsmeow trust it (whatsmeow.WACertPubKey). It changes a process-wide setting:

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/connector/app"
-	"github.com/wagate/wagate/connector/wa"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -82,16 +81,9 @@ func serve(stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// whatsmeow's process-wide settings, once, before any client exists.
-	wa.ConfigureDeviceProps()
-	if cfg.WADial != "" {
-		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := app.TrustSimulator(tctx, cfg.WADial)
-		cancel()
-		if err != nil {
-			log.Error("connector_start_failed", "event", "connector_start_failed", "outcome", "fail", "error", err)
-			return 1
-		}
+	if err := app.PrepareProcess(ctx, cfg); err != nil {
+		log.Error("connector_start_failed", "event", "connector_start_failed", "outcome", "fail", "error", err)
+		return 1
 	}
 
 	c := app.NewConnector()

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/connector/app"
-	"github.com/wagate/wagate/connector/wa"
 )
 
 //go:embed .env.example
@@ -79,16 +78,9 @@ func serve(stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// whatsmeow's process-wide settings, once, before any client exists.
-	wa.ConfigureDeviceProps()
-	if cfg.WADial != "" {
-		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := app.TrustSimulator(tctx, cfg.WADial)
-		cancel()
-		if err != nil {
-			log.Error("wagate_start_failed", "event", "wagate_start_failed", "outcome", "fail", "error", err)
-			return 1
-		}
+	if err := app.PrepareProcess(ctx, cfg); err != nil {
+		log.Error("wagate_start_failed", "event", "wagate_start_failed", "outcome", "fail", "error", err)
+		return 1
 	}
 
 	m := app.NewMain()
