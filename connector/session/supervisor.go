@@ -39,9 +39,7 @@ type Supervisor struct {
 	wg     sync.WaitGroup
 	live   liveState
 
-	queue   chan core.SendPayload
-	queueMu sync.Mutex
-	queued  map[string]bool // message ids waiting in queue
+	sendState
 
 	loopState
 }
@@ -77,8 +75,6 @@ func New(ctx context.Context, key core.SessionKey, fence int64, cfg Config, deps
 	if err != nil {
 		return nil, err
 	}
-	s.wg.Add(1)
-	go s.sendLoop()
 	go s.run()
 	return s, nil
 }
@@ -106,8 +102,6 @@ func newSupervisor(ctx context.Context, key core.SessionKey, fence int64, cfg Co
 		events: make(chan any, 64),
 		stopCh: make(chan bool, 1),
 		done:   make(chan struct{}),
-		queue:  make(chan core.SendPayload, cfg.SendQueue),
-		queued: make(map[string]bool),
 	}
 	s.fence.Store(fence)
 	s.sess = sess
@@ -209,6 +203,7 @@ func (s *Supervisor) stop(ctx context.Context, write bool) error {
 	case <-ctx.Done():
 		return fmt.Errorf("stop session: %w", ctx.Err())
 	}
+	s.closeSends()
 	s.cancel()
 	waited := make(chan struct{})
 	go func() { s.wg.Wait(); close(waited) }()
