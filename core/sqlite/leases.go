@@ -27,7 +27,7 @@ func readLease(ctx context.Context, queryRow queryRowFunc, key core.SessionKey) 
 // ReadLease returns the current lease record of a session; CodeNotFound if there is
 // none. A released lease is a record with an empty Owner.
 func (db *DB) ReadLease(ctx context.Context, key core.SessionKey) (core.Lease, error) {
-	l, ok, err := readLease(ctx, db.db.QueryRowContext, key)
+	l, ok, err := readLease(ctx, db.read().QueryRowContext, key)
 	if err != nil {
 		return core.Lease{}, err
 	}
@@ -44,7 +44,7 @@ func (db *DB) TakeLease(ctx context.Context, key core.SessionKey, owner string, 
 		return core.Lease{}, core.Errorf(core.CodeInvalid, "a lease needs an owner and a positive duration")
 	}
 	var out core.Lease
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(tx runner) error {
 		cur, ok, err := readLease(ctx, tx.QueryRowContext, key)
 		if err != nil {
 			return err
@@ -61,7 +61,7 @@ func (db *DB) TakeLease(ctx context.Context, key core.SessionKey, owner string, 
 	return out, nil
 }
 
-func putLease(ctx context.Context, tx *sql.Tx, l core.Lease) error {
+func putLease(ctx context.Context, tx runner, l core.Lease) error {
 	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO leases (tenant, session_id, owner, fence, version, until, duration_ns)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, l.Key.Tenant, l.Key.ID, l.Owner, l.Fence, l.Version, nanos(l.Until), int64(l.Duration))
 	if err != nil {
@@ -77,7 +77,7 @@ func (db *DB) RenewLease(ctx context.Context, l core.Lease, d time.Duration) (co
 		return core.Lease{}, core.Errorf(core.CodeInvalid, "a lease needs a positive duration")
 	}
 	var out core.Lease
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(tx runner) error {
 		cur, err := held(ctx, tx, l)
 		if err != nil {
 			return err
@@ -97,7 +97,7 @@ func (db *DB) RenewLease(ctx context.Context, l core.Lease, d time.Duration) (co
 // take it at once; CodeConflict otherwise. The record stays, with an empty Owner, so
 // the fence keeps increasing.
 func (db *DB) ReleaseLease(ctx context.Context, l core.Lease) error {
-	return db.write(ctx, func(tx *sql.Tx) error {
+	return db.write(ctx, func(tx runner) error {
 		cur, err := held(ctx, tx, l)
 		if err != nil {
 			return err
@@ -109,7 +109,7 @@ func (db *DB) ReleaseLease(ctx context.Context, l core.Lease) error {
 }
 
 // held returns the stored lease if l's owner still holds it with l's fence.
-func held(ctx context.Context, tx *sql.Tx, l core.Lease) (core.Lease, error) {
+func held(ctx context.Context, tx runner, l core.Lease) (core.Lease, error) {
 	cur, ok, err := readLease(ctx, tx.QueryRowContext, l.Key)
 	if err != nil {
 		return core.Lease{}, err

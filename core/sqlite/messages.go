@@ -41,7 +41,7 @@ func (db *DB) PutMessage(ctx context.Context, m core.Message) error {
 	if m.ID == "" {
 		return core.Errorf(core.CodeInvalid, "message id must not be empty")
 	}
-	return db.write(ctx, func(tx *sql.Tx) error {
+	return db.write(ctx, func(tx runner) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, messageArgs(m)...)
 		if isUnique(err) {
 			return core.Errorf(core.CodeConflict, "message %q already exists", m.ID)
@@ -55,7 +55,7 @@ func (db *DB) PutMessage(ctx context.Context, m core.Message) error {
 
 // GetMessage returns one message; CodeNotFound if the session has no such message.
 func (db *DB) GetMessage(ctx context.Context, key core.SessionKey, id string) (core.Message, error) {
-	return getMessage(ctx, db.db.QueryRowContext, key, id)
+	return getMessage(ctx, db.read().QueryRowContext, key, id)
 }
 
 type queryRowFunc = func(ctx context.Context, query string, args ...any) *sql.Row
@@ -77,7 +77,7 @@ func getMessage(ctx context.Context, queryRow queryRowFunc, key core.SessionKey,
 // message's id, tenant and session cannot change.
 func (db *DB) UpdateMessage(ctx context.Context, key core.SessionKey, id string, fn func(*core.Message) error) (core.Message, error) {
 	var out core.Message
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(tx runner) error {
 		m, err := getMessage(ctx, tx.QueryRowContext, key, id)
 		if err != nil {
 			return err
@@ -132,7 +132,7 @@ func (db *DB) ListMessages(ctx context.Context, key core.SessionKey, q core.Mess
 	}
 	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, limit+1)
-	rows, err := db.db.QueryContext(ctx, query, args...)
+	rows, err := db.read().QueryContext(ctx, query, args...)
 	if err != nil {
 		return core.MessagePage{}, internal(err, "list messages")
 	}

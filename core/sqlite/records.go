@@ -19,7 +19,7 @@ func (db *DB) PutIdempotency(ctx context.Context, rec core.IdempotencyRecord) (c
 	}
 	var out core.IdempotencyRecord
 	var stored bool
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(tx runner) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM idempotency WHERE expires_at <= ?`, nanos(db.now())); err != nil {
 			return internal(err, "delete expired idempotency records")
 		}
@@ -58,7 +58,7 @@ func (db *DB) DeleteIdempotency(ctx context.Context, tenant, key string) error {
 
 // exec runs one write statement.
 func (db *DB) exec(ctx context.Context, what, query string, args ...any) error {
-	return db.write(ctx, func(tx *sql.Tx) error {
+	return db.write(ctx, func(tx runner) error {
 		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return internal(err, what)
 		}
@@ -87,7 +87,7 @@ func (db *DB) GetResult(ctx context.Context, tenant, commandID string) (core.Com
 	var data []byte
 	var errInfo sql.NullString
 	var at int64
-	err := db.db.QueryRowContext(ctx, `SELECT session_id, type, data, error, at FROM results WHERE tenant = ? AND command_id = ?`,
+	err := db.read().QueryRowContext(ctx, `SELECT session_id, type, data, error, at FROM results WHERE tenant = ? AND command_id = ?`,
 		tenant, commandID).Scan(&r.SessionID, &typ, &data, &errInfo, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.CommandResult{}, core.Errorf(core.CodeNotFound, "no result for command %q yet", commandID)
@@ -121,7 +121,7 @@ func (db *DB) PutReport(ctx context.Context, r core.Report) error {
 // LatestReport returns the latest report; CodeNotFound when none ran yet.
 func (db *DB) LatestReport(ctx context.Context) (core.Report, error) {
 	var b string
-	err := db.db.QueryRowContext(ctx, `SELECT report FROM diagnostics WHERE slot = 1`).Scan(&b)
+	err := db.read().QueryRowContext(ctx, `SELECT report FROM diagnostics WHERE slot = 1`).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.Report{}, core.Errorf(core.CodeNotFound, "no diagnostics report yet")
 	}
@@ -149,7 +149,7 @@ func (db *DB) PutHeartbeat(ctx context.Context, h core.Heartbeat) error {
 // ListHeartbeats returns each connector's latest heartbeat if its At is not before
 // since, ordered by connector id.
 func (db *DB) ListHeartbeats(ctx context.Context, since time.Time) ([]core.Heartbeat, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT connector_id, version, sessions, started_at, at, diagnostics_ok
+	rows, err := db.read().QueryContext(ctx, `SELECT connector_id, version, sessions, started_at, at, diagnostics_ok
 		FROM heartbeats WHERE at >= ? ORDER BY connector_id`, nanos(since))
 	if err != nil {
 		return nil, internal(err, "list heartbeats")

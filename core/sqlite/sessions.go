@@ -79,7 +79,7 @@ func (db *DB) CreateSession(ctx context.Context, s core.Session) error {
 	if err != nil {
 		return err
 	}
-	return db.write(ctx, func(tx *sql.Tx) error {
+	return db.write(ctx, func(tx runner) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
 		if isUnique(err) {
 			return core.Errorf(core.CodeConflict, "session %q already exists", s.ID)
@@ -93,7 +93,7 @@ func (db *DB) CreateSession(ctx context.Context, s core.Session) error {
 
 // GetSession returns one session; CodeNotFound if the tenant has no such session.
 func (db *DB) GetSession(ctx context.Context, key core.SessionKey) (core.Session, error) {
-	row := db.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE tenant = ? AND id = ?`, key.Tenant, key.ID)
+	row := db.read().QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE tenant = ? AND id = ?`, key.Tenant, key.ID)
 	s, err := scanSession(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.Session{}, sessionNotFound(key)
@@ -115,7 +115,7 @@ func (db *DB) ListAllSessions(ctx context.Context) ([]core.Session, error) {
 }
 
 func (db *DB) listSessions(ctx context.Context, query string, args ...any) ([]core.Session, error) {
-	rows, err := db.db.QueryContext(ctx, query, args...)
+	rows, err := db.read().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, internal(err, "list sessions")
 	}
@@ -162,7 +162,7 @@ func (db *DB) UpdateSession(ctx context.Context, key core.SessionKey, fn func(*c
 			return core.Session{}, err
 		}
 		var updated bool
-		err = db.write(ctx, func(tx *sql.Tx) error {
+		err = db.write(ctx, func(tx runner) error {
 			res, err := tx.ExecContext(ctx, `UPDATE sessions SET display_name = ?, status = ?, jid = ?, push_name = ?,
 				settings = ?, last_error = ?, retry_at = ?, connected_at = ?, created_at = ?, updated_at = ?,
 				desired = ?, version = ?, fence = ?
@@ -187,7 +187,7 @@ func (db *DB) UpdateSession(ctx context.Context, key core.SessionKey, fn func(*c
 
 // DeleteSession removes the session with its QR, messages and results.
 func (db *DB) DeleteSession(ctx context.Context, key core.SessionKey) error {
-	return db.write(ctx, func(tx *sql.Tx) error {
+	return db.write(ctx, func(tx runner) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE tenant = ? AND id = ?`, key.Tenant, key.ID)
 		if err != nil {
 			return internal(err, "delete session")
@@ -206,7 +206,7 @@ func (db *DB) DeleteSession(ctx context.Context, key core.SessionKey) error {
 
 // PutQR replaces the session's current code.
 func (db *DB) PutQR(ctx context.Context, key core.SessionKey, qr core.QR) error {
-	return db.write(ctx, func(tx *sql.Tx) error {
+	return db.write(ctx, func(tx runner) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO qr (tenant, session_id, code, expires_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (tenant, session_id) DO UPDATE SET code = excluded.code, expires_at = excluded.expires_at`,
 			key.Tenant, key.ID, qr.Code, nanos(qr.ExpiresAt))
@@ -221,7 +221,7 @@ func (db *DB) PutQR(ctx context.Context, key core.SessionKey, qr core.QR) error 
 func (db *DB) GetQR(ctx context.Context, key core.SessionKey) (core.QR, error) {
 	var qr core.QR
 	var expires int64
-	err := db.db.QueryRowContext(ctx, `SELECT code, expires_at FROM qr WHERE tenant = ? AND session_id = ? AND expires_at > ?`,
+	err := db.read().QueryRowContext(ctx, `SELECT code, expires_at FROM qr WHERE tenant = ? AND session_id = ? AND expires_at > ?`,
 		key.Tenant, key.ID, nanos(db.now())).Scan(&qr.Code, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.QR{}, core.Errorf(core.CodeNotFound, "session %q has no current QR code", key.ID)
@@ -235,7 +235,7 @@ func (db *DB) GetQR(ctx context.Context, key core.SessionKey) (core.QR, error) {
 
 // DeleteQR removes the code; deleting none is not an error.
 func (db *DB) DeleteQR(ctx context.Context, key core.SessionKey) error {
-	return db.write(ctx, func(tx *sql.Tx) error {
+	return db.write(ctx, func(tx runner) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM qr WHERE tenant = ? AND session_id = ?`, key.Tenant, key.ID); err != nil {
 			return internal(err, "delete qr")
 		}

@@ -32,8 +32,9 @@ type DB struct {
 	// Set it before first use (tests inject a fake clock).
 	Now func() time.Time
 
-	db  *sql.DB
-	wmu sync.Mutex // serializes this process's writes
+	db    *sql.DB
+	wmu   sync.Mutex // serializes this process's writes
+	stmts stmtCache
 }
 
 // Compile-time checks that DB implements the ports.
@@ -65,6 +66,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.stmts.close()
 	if err := db.db.Close(); err != nil {
 		return fmt.Errorf("close sqlite: %w", err)
 	}
@@ -73,15 +75,15 @@ func (db *DB) Close() error {
 
 // migrate applies the migrations the database has not seen yet, in one transaction.
 func (db *DB) migrate(ctx context.Context) error {
-	return db.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+	return db.write(ctx, func(tx runner) error {
+		if _, err := tx.Tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 			return fmt.Errorf("create schema_version: %w", err)
 		}
 		var version int
-		err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version)
+		err := tx.Tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+			if _, err := tx.Tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
 				return fmt.Errorf("init schema_version: %w", err)
 			}
 		case err != nil:
@@ -91,11 +93,11 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("database schema version %d is newer than this program knows (%d)", version, len(migrations))
 		}
 		for i := version; i < len(migrations); i++ {
-			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			if _, err := tx.Tx.ExecContext(ctx, migrations[i]); err != nil {
 				return fmt.Errorf("apply migration %d: %w", i+1, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
+		if _, err := tx.Tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
 			return fmt.Errorf("set schema version: %w", err)
 		}
 		return nil
@@ -104,14 +106,14 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // write runs fn in a transaction while holding the write lock, committing if fn
 // returns nil.
-func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) write(ctx context.Context, fn func(tx runner) error) error {
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return internal(err, "begin transaction")
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(runner{Tx: tx, db: db}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
