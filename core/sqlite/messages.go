@@ -82,14 +82,23 @@ func (db *DB) UpdateMessage(ctx context.Context, key core.SessionKey, id string,
 		if err != nil {
 			return err
 		}
+		before := m
 		if err := fn(&m); err != nil {
 			return err
 		}
 		m.ID, m.Tenant, m.SessionID = id, key.Tenant, key.ID
-		args := messageArgs(m)
-		_, err = tx.ExecContext(ctx, `UPDATE messages SET direction = ?, chat = ?, from_jid = ?, to_jid = ?, text = ?,
-			status = ?, error = ?, created_at = ?, updated_at = ? WHERE tenant = ? AND session_id = ? AND id = ?`,
-			slices.Concat(args[3:], []any{key.Tenant, key.ID, id})...)
+		if m.Direction == before.Direction && m.CreatedAt.Equal(before.CreatedAt) {
+			// A status change (the usual update) leaves the columns the indexes
+			// order by as they are: not setting them spares rewriting both indexes.
+			_, err = tx.ExecContext(ctx, `UPDATE messages SET chat = ?, from_jid = ?, to_jid = ?, text = ?,
+				status = ?, error = ?, updated_at = ? WHERE tenant = ? AND session_id = ? AND id = ?`,
+				m.Chat, m.From, m.To, m.Text, string(m.Status), m.Error, nanos(m.UpdatedAt), key.Tenant, key.ID, id)
+		} else {
+			args := messageArgs(m)
+			_, err = tx.ExecContext(ctx, `UPDATE messages SET direction = ?, chat = ?, from_jid = ?, to_jid = ?, text = ?,
+				status = ?, error = ?, created_at = ?, updated_at = ? WHERE tenant = ? AND session_id = ? AND id = ?`,
+				slices.Concat(args[3:], []any{key.Tenant, key.ID, id})...)
+		}
 		if err != nil {
 			return internal(err, "update message")
 		}
