@@ -26,15 +26,18 @@ const maxUpdateAttempts = 1000
 
 // DB is a SQLite-backed core.State and core.LeaseStore. It is safe for concurrent
 // use: reads run in parallel (WAL), writes of this process are serialized in Go so
-// they never fail with SQLITE_BUSY, and writes of other processes are waited for.
+// they never fail with SQLITE_BUSY (writes that arrive together share one commit,
+// see write), and writes of other processes are waited for.
 type DB struct {
 	// Now returns the current time; it decides QR, idempotency and lease expiry.
 	// Set it before first use (tests inject a fake clock).
 	Now func() time.Time
 
-	db    *sql.DB
-	wmu   sync.Mutex // serializes this process's writes
-	stmts stmtCache
+	db      *sql.DB
+	wmu     sync.Mutex  // guards writes and writing
+	writes  []*writeReq // writes waiting for the next transaction
+	writing bool        // a writer is running a transaction
+	stmts   stmtCache
 }
 
 // Compile-time checks that DB implements the ports.
@@ -102,25 +105,6 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
-}
-
-// write runs fn in a transaction while holding the write lock, committing if fn
-// returns nil.
-func (db *DB) write(ctx context.Context, fn func(tx runner) error) error {
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return internal(err, "begin transaction")
-	}
-	if err := fn(runner{Tx: tx, db: db}); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return internal(err, "commit")
-	}
-	return nil
 }
 
 // internal wraps a database error that callers cannot act on.
