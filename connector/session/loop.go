@@ -5,30 +5,58 @@ import (
 	"github.com/wagate/wagate/core"
 )
 
-// run is the supervisor's goroutine: every state change happens here.
+// run is the supervisor's loop: every state change happens here. It handles the
+// mailbox until it is empty, or until the supervisor stops or its session is gone.
 func (s *Supervisor) run() {
-	defer close(s.done)
-	for !s.exit {
-		select {
-		case write := <-s.stopCh:
-			s.shutdown(write)
+	for {
+		e, ok := s.take()
+		if !ok {
 			return
-		case r := <-s.reqs:
-			s.handleRequest(r)
-		case e := <-s.events:
-			s.handleLoopEvent(e)
-		case <-s.reconnect.c:
-			s.reconnect.stop()
-			s.onReconnectTimer()
-		case <-s.connectTO.c:
-			s.connectTO.stop()
-			if s.cli != nil {
-				s.onRetry(retry(CodeConnectTimeout, "WhatsApp did not complete the login in time"))
-			}
+		}
+		if stop, ok := e.(stopRequest); ok {
+			s.shutdown(stop.write)
+			s.finish()
+			return
+		}
+		s.handle(e)
+		if s.exit {
+			s.teardown()
+			s.teardowns.Wait()
+			s.finish()
+			return
 		}
 	}
-	s.teardown()
-	s.teardowns.Wait()
+}
+
+// handle applies one item of the mailbox.
+func (s *Supervisor) handle(e any) {
+	switch e := e.(type) {
+	case *request:
+		if err := e.ctx.Err(); err != nil {
+			e.answer("", err) // the caller gave up before its turn
+			return
+		}
+		s.handleRequest(e)
+	case timerFired:
+		s.onTimer(e)
+	default:
+		s.handleLoopEvent(e)
+	}
+}
+
+// onTimer handles the expiry of the reconnect or the connect timer, unless the
+// timer was stopped or set again since.
+func (s *Supervisor) onTimer(e timerFired) {
+	switch e.kind {
+	case timerReconnect:
+		if s.reconnect.fired(e) {
+			s.onReconnectTimer()
+		}
+	case timerConnect:
+		if s.connectTO.fired(e) && s.cli != nil {
+			s.onRetry(retry(CodeConnectTimeout, "WhatsApp did not complete the login in time"))
+		}
+	}
 }
 
 func (s *Supervisor) handleRequest(r *request) {

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ const (
 
 // request is a call into the loop; reply is buffered so the loop never blocks on it.
 type request struct {
+	ctx      context.Context // the caller's: a request it gave up on is not carried out
 	kind     reqKind
 	phone    string
 	settings core.Settings
@@ -66,23 +68,58 @@ type (
 	}
 )
 
-// timer is a stoppable one-shot timer usable in a select: c is nil while stopped.
-type timer struct {
-	t *time.Timer
-	c <-chan time.Time
+// timerKind names the loop's timers.
+type timerKind int
+
+const (
+	timerReconnect timerKind = iota + 1
+	timerConnect
+)
+
+// timerFired is posted to the loop when a timer expires.
+type timerFired struct {
+	kind timerKind
+	seq  uint64
 }
 
+// timer is a stoppable one-shot timer of the loop: when it expires it posts a
+// timerFired, which the loop applies only if the timer was not stopped or set
+// again since (seq tells the expiries apart). It is used by the loop only.
+type timer struct {
+	kind timerKind
+	post func(any) bool
+	t    *time.Timer
+	seq  uint64
+}
+
+// set arms the timer to expire after d, replacing an earlier setting.
 func (t *timer) set(d time.Duration) {
 	t.stop()
-	t.t = time.NewTimer(d)
-	t.c = t.t.C
+	e := timerFired{kind: t.kind, seq: t.seq}
+	t.t = time.AfterFunc(d, func() { t.post(e) })
 }
 
+// stop disarms the timer; an expiry already posted is then ignored.
 func (t *timer) stop() {
 	if t.t != nil {
 		t.t.Stop()
+		t.t = nil
 	}
-	t.t, t.c = nil, nil
+	t.seq++
+}
+
+// armed reports whether the timer is set and has not expired yet (as the loop sees it).
+func (t *timer) armed() bool { return t.t != nil }
+
+// fired reports whether e is the expiry of the timer's current setting, and
+// disarms it if so.
+func (t *timer) fired(e timerFired) bool {
+	if t.t == nil || e.seq != t.seq {
+		return false
+	}
+	t.t = nil
+	t.seq++
+	return true
 }
 
 // liveState is what other goroutines (the sender, WaitSettled) read of the loop's

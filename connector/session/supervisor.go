@@ -20,7 +20,7 @@ import (
 const storeTimeout = 10 * time.Second
 
 // Supervisor runs one session. Its methods are safe for concurrent use; they hand
-// requests to the supervisor's goroutine, which owns all session state.
+// requests to the supervisor's loop, which owns all session state.
 type Supervisor struct {
 	key   core.SessionKey
 	cfg   Config
@@ -31,20 +31,19 @@ type Supervisor struct {
 
 	ctx    context.Context // lifetime: cancelled once the loop has exited
 	cancel context.CancelFunc
-	reqs   chan *request
-	events chan any // whatsmeow events, QR items and async results for the loop
-	stopCh chan bool
 	stopMu sync.Once
-	done   chan struct{} // closed when the loop exited
+	done   chan struct{} // closed when the loop exited for good
 	wg     sync.WaitGroup
 	live   liveState
+
+	mailbox
 
 	sendState
 
 	loopState
 }
 
-// loopState is owned by the supervisor's goroutine.
+// loopState is owned by the supervisor's loop (one goroutine at a time, see mailbox).
 type loopState struct {
 	sess            core.Session
 	device          *store.Device
@@ -66,17 +65,12 @@ type loopState struct {
 	exit            bool // the loop ends after this iteration (deleted or gone)
 }
 
-// New loads the session, starts its supervisor goroutine and returns it idle: the
-// session is not connected until Connect (or PairPhone). fence is the lease fence
+// New loads the session and returns its supervisor idle: the session is not
+// connected until Connect (or PairPhone). fence is the lease fence
 // written with every status update. Errors: CodeNotFound when the session does not
 // exist, CodeInvalid for a bad Config or missing dependency.
 func New(ctx context.Context, key core.SessionKey, fence int64, cfg Config, deps Deps) (*Supervisor, error) {
-	s, err := newSupervisor(ctx, key, fence, cfg, deps)
-	if err != nil {
-		return nil, err
-	}
-	go s.run()
-	return s, nil
+	return newSupervisor(ctx, key, fence, cfg, deps)
 }
 
 // newSupervisor builds a supervisor without starting its goroutines.
@@ -98,11 +92,10 @@ func newSupervisor(ctx context.Context, key core.SessionKey, fence int64, cfg Co
 		waLog:  wa.NewLogger(log.With("component", "whatsmeow"), cfg.WhatsmeowDebug),
 		ctx:    lctx,
 		cancel: cancel,
-		reqs:   make(chan *request),
-		events: make(chan any, 64),
-		stopCh: make(chan bool, 1),
 		done:   make(chan struct{}),
 	}
+	s.reconnect = timer{kind: timerReconnect, post: s.post}
+	s.connectTO = timer{kind: timerConnect, post: s.post}
 	s.fence.Store(fence)
 	s.sess = sess
 	s.bo = backoff.New(deps.Rand)
@@ -197,7 +190,7 @@ func (s *Supervisor) Close(ctx context.Context) error { return s.stop(ctx, true)
 func (s *Supervisor) Abort(ctx context.Context) error { return s.stop(ctx, false) }
 
 func (s *Supervisor) stop(ctx context.Context, write bool) error {
-	s.stopMu.Do(func() { s.stopCh <- write })
+	s.stopMu.Do(func() { s.post(stopRequest{write: write}) })
 	select {
 	case <-s.done:
 	case <-ctx.Done():
@@ -215,29 +208,21 @@ func (s *Supervisor) stop(ctx context.Context, write bool) error {
 	}
 }
 
-// call hands r to the loop and waits for its reply.
+// call hands r to the loop and waits for its reply. A request whose ctx ended
+// before the loop took it is not carried out.
 func (s *Supervisor) call(ctx context.Context, r *request) (string, error) {
-	r.reply = make(chan reply, 1)
-	select {
-	case s.reqs <- r:
-	case <-s.done:
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	r.ctx, r.reply = ctx, make(chan reply, 1)
+	if !s.post(r) {
 		return "", ErrClosed
-	case <-ctx.Done():
-		return "", ctx.Err()
 	}
 	select {
 	case rep := <-r.reply:
 		return rep.code, rep.err
 	case <-ctx.Done():
 		return "", ctx.Err()
-	}
-}
-
-// post hands an event to the loop; it is dropped once the loop has exited.
-func (s *Supervisor) post(e any) {
-	select {
-	case s.events <- e:
-	case <-s.done:
 	}
 }
 

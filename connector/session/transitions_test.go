@@ -42,7 +42,7 @@ func (l *eventLog) PublishEvent(_ context.Context, e core.Event) error {
 	return nil
 }
 
-// connectedSupervisor returns a supervisor (goroutines not started) whose session is
+// connectedSupervisor returns a supervisor (its loop not running) whose session is
 // connected through a client of generation 1, as if it had logged in.
 func connectedSupervisor(t *testing.T) (*Supervisor, *memstate.State, *eventLog) {
 	t.Helper()
@@ -62,6 +62,7 @@ func connectedSupervisor(t *testing.T) (*Supervisor, *memstate.State, *eventLog)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.mailbox.running = true // the test drives the loop: nothing posted runs by itself
 	returned := make(chan struct{})
 	close(returned)
 	s.cli = whatsmeow.NewClient(&store.Device{}, nil)
@@ -116,7 +117,7 @@ func TestConnectionEventsDriveTheStatus(t *testing.T) {
 			if errCode(got) != tt.code {
 				t.Errorf("lastError %q, want %q", errCode(got), tt.code)
 			}
-			if armed := s.reconnect.c != nil; armed != tt.reconnect {
+			if armed := s.reconnect.armed(); armed != tt.reconnect {
 				t.Errorf("reconnect scheduled = %v, want %v", armed, tt.reconnect)
 			}
 			if got.Desired != tt.desired || (got.JID == testJID) != tt.linked {
@@ -146,8 +147,8 @@ func TestLateFatalEventOfThePreviousClientStillCounts(t *testing.T) {
 	s.handleConnEvent(old, &events.Disconnected{}) // reconnecting; the client is dropped
 	s.handleConnEvent(old, &events.LoggedOut{OnConnect: true, Reason: events.ConnectFailureLoggedOut})
 	got, _ := state.GetSession(context.Background(), testKey)
-	if got.Status != core.StatusLoggedOut || s.reconnect.c != nil {
-		t.Errorf("status %s, reconnect armed %v; want logged_out and no reconnect", got.Status, s.reconnect.c != nil)
+	if got.Status != core.StatusLoggedOut || s.reconnect.armed() {
+		t.Errorf("status %s, reconnect armed %v; want logged_out and no reconnect", got.Status, s.reconnect.armed())
 	}
 }
 
@@ -166,8 +167,8 @@ func TestQRTimeoutStopsWithoutReconnecting(t *testing.T) {
 
 	// The channel times out early: the socket dropped, so this is transient.
 	s.onQR(whatsmeow.QRChannelTimeout)
-	if got, _ := state.GetSession(ctx, testKey); got.Status != core.StatusReconnecting || s.reconnect.c == nil {
-		t.Fatalf("early QR timeout: status %s, reconnect %v; want reconnecting", got.Status, s.reconnect.c != nil)
+	if got, _ := state.GetSession(ctx, testKey); got.Status != core.StatusReconnecting || !s.reconnect.armed() {
+		t.Fatalf("early QR timeout: status %s, reconnect %v; want reconnecting", got.Status, s.reconnect.armed())
 	}
 
 	// The codes ran out: nobody scanned.
@@ -179,9 +180,9 @@ func TestQRTimeoutStopsWithoutReconnecting(t *testing.T) {
 	s.qrUntil = time.Now().Add(-time.Second)
 	s.onQR(whatsmeow.QRChannelTimeout)
 	got, _ := state.GetSession(ctx, testKey)
-	if got.Status != core.StatusDisconnected || errCode(got) != CodeQRTimeout || got.Desired || s.reconnect.c != nil {
+	if got.Status != core.StatusDisconnected || errCode(got) != CodeQRTimeout || got.Desired || s.reconnect.armed() {
 		t.Errorf("after the codes ran out: status %s lastError %q desired %v reconnect %v; want disconnected, qr_timeout, not desired, no reconnect",
-			got.Status, errCode(got), got.Desired, s.reconnect.c != nil)
+			got.Status, errCode(got), got.Desired, s.reconnect.armed())
 	}
 	if _, err := state.GetQR(ctx, testKey); !core.IsCode(err, core.CodeNotFound) {
 		t.Errorf("QR kept after timeout: %v", err)
