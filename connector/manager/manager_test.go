@@ -2,6 +2,7 @@ package manager_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +154,35 @@ func mustCommand(t *testing.T, typ core.CommandType, key core.SessionKey) core.C
 		t.Fatal(err)
 	}
 	return c
+}
+
+func TestSessionsShareAClientOnlyWithTheSameNetworkPath(t *testing.T) {
+	clients := manager.HTTPClients("")
+	get := func(s core.Settings) *http.Client {
+		t.Helper()
+		c, err := clients(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	direct := core.Settings{PreferIPv4: true}
+	viaProxy := core.Settings{PreferIPv4: true, ProxyURL: "socks5://127.0.0.1:1080"}
+	otherProxy := core.Settings{PreferIPv4: true, ProxyURL: "http://127.0.0.1:3128"}
+	if get(direct) != get(core.Settings{PreferIPv4: true, DisplayName: "another session"}) {
+		t.Error("two sessions with the same network settings got different clients")
+	}
+	seen := map[*http.Client]string{}
+	for name, s := range map[string]core.Settings{
+		"direct": direct, "direct, IPv6 allowed": {PreferIPv4: false}, "proxy": viaProxy, "other proxy": otherProxy,
+	} {
+		c := get(s)
+		if other, ok := seen[c]; ok {
+			t.Errorf("%s and %s share a client: one's traffic would take the other's path", name, other)
+		}
+		seen[c] = name
+	}
+	if _, err := clients(core.Settings{ProxyURL: "ftp://nope"}); err == nil {
+		t.Error("an unusable proxy URL was accepted")
+	}
 }
