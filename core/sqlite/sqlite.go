@@ -48,6 +48,16 @@ var (
 
 // Open opens (creating it if needed) the database file at path and migrates its
 // schema to the current version.
+//
+// The database uses WAL journaling with synchronous=NORMAL: a commit is not synced
+// to disk by itself (the WAL is synced when it is checkpointed), so a crash of the
+// process loses nothing, but a power cut or a crash of the machine may roll back
+// the last commits. What that can undo here is recent and recoverable: a session
+// status (rewritten on the next transition), a lease renewal (renewed again), an
+// accepted message or its status. The one a user may notice: a message whose
+// "sent" was rolled back is still queued after the restart and is sent again.
+// FULL would close that window at the price of an fsync per commit, two per sent
+// message; the whatsmeow key store, whose state cannot be rebuilt, keeps FULL.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" || strings.ContainsRune(path, '?') || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("open sqlite: %q is not a plain file path", path)
