@@ -133,11 +133,10 @@ func (s *Supervisor) loadDevice() (*store.Device, error) {
 func (s *Supervisor) wipeDevice() {
 	ctx, cancel := s.storeCtx()
 	defer cancel()
-	if s.device != nil && s.device.ID != nil {
-		if err := s.device.Delete(ctx); err != nil {
-			s.log.Error("session_device_delete_failed", "event", "session_device_delete_failed", "outcome", "fail", "error", err)
-		}
-	}
+	// Never through s.device: on a logout whatsmeow deletes that same struct from its
+	// own goroutine (Store.Delete after the LoggedOut event), and deleting it here too
+	// races on its fields. A fresh copy from the container deletes the stored device
+	// whether or not whatsmeow already did.
 	s.device = nil
 	if s.sess.JID == "" {
 		return
