@@ -178,9 +178,24 @@ func (s *Server) requireConnector(ctx context.Context) error {
 	return nil
 }
 
+// connectorAlive tells whether a connector wrote a heartbeat within HeartbeatMaxAge.
+// A live answer is remembered until the newest heartbeat it saw grows too old: a
+// heartbeat is never withdrawn, so until then the store would give the same answer,
+// and a busy API (one check per message sent) reads the store about once per
+// heartbeat interval instead of once per request.
 func (s *Server) connectorAlive(ctx context.Context) (bool, error) {
+	now := s.Now()
+	if s.alive.liveAt(now) {
+		return true, nil
+	}
 	hbs, err := s.liveHeartbeats(ctx)
-	return len(hbs) > 0, err
+	if err != nil {
+		return false, err
+	}
+	for _, h := range hbs {
+		s.alive.extend(h.At.Add(s.Options.HeartbeatMaxAge))
+	}
+	return len(hbs) > 0, nil
 }
 
 // liveHeartbeats returns the heartbeats newer than HeartbeatMaxAge.

@@ -78,6 +78,7 @@ type Server struct {
 	Options Options
 
 	handler http.Handler
+	alive   *liveUntil
 }
 
 // New checks cfg's dependencies, fills in defaults and builds the routes. It returns
@@ -143,6 +144,7 @@ func (s *Server) init() error {
 	if o.EventsHeartbeat == 0 {
 		o.EventsHeartbeat = DefaultEventsHeartbeat
 	}
+	s.alive = &liveUntil{}
 	s.handler = s.middleware(s.mux())
 	return nil
 }
@@ -165,16 +167,6 @@ func infoFrom(ctx context.Context) *reqInfo {
 
 // tenantOf returns the tenant that authenticated the request.
 func tenantOf(r *http.Request) string { return infoFrom(r.Context()).tenant }
-
-// log returns the server's logger with the request's id, tenant and session.
-func (s *Server) log(ctx context.Context) *slog.Logger {
-	i := infoFrom(ctx)
-	l := s.Logger.With("request_id", i.id, "tenant", i.tenant)
-	if i.session != "" {
-		l = l.With("session", i.session)
-	}
-	return l
-}
 
 // middleware sets the request id, recovers panics and logs one line per request.
 func (s *Server) middleware(next http.Handler) http.Handler {
