@@ -59,6 +59,25 @@ type Session struct {
 // Key returns the session's key.
 func (s Session) Key() SessionKey { return SessionKey{Tenant: s.Tenant, ID: s.ID} }
 
+// Clone returns a copy of s that shares no memory with it.
+func (s Session) Clone() Session {
+	if s.LastError != nil {
+		e := *s.LastError
+		s.LastError = &e
+	}
+	s.RetryAt = cloneTime(s.RetryAt)
+	s.ConnectedAt = cloneTime(s.ConnectedAt)
+	return s
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
 // SessionKey names a session: sessions belong to a tenant.
 type SessionKey struct {
 	Tenant string

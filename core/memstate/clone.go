@@ -3,31 +3,12 @@ package memstate
 import (
 	"bytes"
 	"slices"
-	"time"
 
 	"github.com/wagate/wagate/core"
 )
 
 // The clone functions copy what a value points to, so callers never share memory
 // with the store.
-
-func cloneTime(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	c := *t
-	return &c
-}
-
-func cloneSession(s core.Session) core.Session {
-	if s.LastError != nil {
-		e := *s.LastError
-		s.LastError = &e
-	}
-	s.RetryAt = cloneTime(s.RetryAt)
-	s.ConnectedAt = cloneTime(s.ConnectedAt)
-	return s
-}
 
 func cloneRecord(r core.IdempotencyRecord) core.IdempotencyRecord {
 	r.Body = bytes.Clone(r.Body)

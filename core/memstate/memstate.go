@@ -76,7 +76,7 @@ func (s *State) CreateSession(ctx context.Context, sess core.Session) error {
 		return core.Errorf(core.CodeConflict, "session %q already exists", key.ID)
 	}
 	sess.Version = 1
-	s.sessions[key] = cloneSession(sess)
+	s.sessions[key] = sess.Clone()
 	return nil
 }
 
@@ -91,7 +91,7 @@ func (s *State) GetSession(ctx context.Context, key core.SessionKey) (core.Sessi
 	if !ok {
 		return core.Session{}, sessionNotFound(key)
 	}
-	return cloneSession(sess), nil
+	return sess.Clone(), nil
 }
 
 // ListSessions returns a tenant's sessions ordered by id.
@@ -112,7 +112,7 @@ func (s *State) list(ctx context.Context, keep func(core.SessionKey) bool) ([]co
 	out := make([]core.Session, 0, len(s.sessions))
 	for k, sess := range s.sessions {
 		if keep(k) {
-			out = append(out, cloneSession(sess))
+			out = append(out, sess.Clone())
 		}
 	}
 	s.mu.Unlock()
@@ -135,7 +135,7 @@ func (s *State) UpdateSession(ctx context.Context, key core.SessionKey, fn func(
 		if err != nil {
 			return core.Session{}, err
 		}
-		next := cloneSession(cur)
+		next := cur.Clone()
 		if err := fn(&next); err != nil {
 			return core.Session{}, err
 		}
@@ -154,7 +154,7 @@ func (s *State) UpdateSession(ctx context.Context, key core.SessionKey, fn func(
 			continue
 		}
 		next.Version = cur.Version + 1
-		s.sessions[key] = cloneSession(next)
+		s.sessions[key] = next.Clone()
 		s.mu.Unlock()
 		return next, nil
 	}
