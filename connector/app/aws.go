@@ -17,6 +17,7 @@ import (
 	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
 	statedb "github.com/wagate/wagate/core/dynamo"
+	"github.com/wagate/wagate/core/sessioncache"
 	"github.com/wagate/wagate/core/sqlite"
 	"github.com/wagate/wagate/core/sqsbus"
 )
@@ -25,6 +26,12 @@ import (
 // results, heartbeats and session leases.
 type stateStore interface {
 	core.State
+	core.LeaseStore
+}
+
+// localState is the SQLite state of the local binary, with its sessions cached.
+type localState struct {
+	*sessioncache.State
 	core.LeaseStore
 }
 
@@ -86,7 +93,9 @@ func openAdapters(ctx context.Context, cfg Config, log *slog.Logger) (a *adapter
 		if err != nil {
 			return nil, fmt.Errorf("open state %s: %w", cfg.StatePath(), err)
 		}
-		a.state = db
+		// This process locked the data folder: it is the only writer of the state,
+		// so session reads can come from memory.
+		a.state = localState{State: sessioncache.New(db), LeaseStore: db}
 		a.closers = append(a.closers, db.Close)
 	}
 
