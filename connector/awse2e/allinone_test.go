@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/connector/app"
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/core/awstest"
 	statedb "github.com/wagate/wagate/core/dynamo"
@@ -59,17 +60,17 @@ func TestAllInOneOnAWSAdapters(t *testing.T) {
 	local := &stack{ddb: s.ddb, sqs: s.sqs, sim: s.sim, api: api, logins: s.logins, state: statedb.New(s.ddb, stateTable)}
 	local.link(t, "desk", alice)
 	text := "all in one on DynamoDB " + core.NewID()[:8]
-	sent := api.send(t, "desk", bob, text)
+	sent := api.Send(t, "desk", bob, text)
 	waitReceived(t, s, bob, []string{sent.ID})
 	replyID, err := s.sim.Control.SendMessage(ctx(t), bob, alice, "reply "+core.NewID()[:8])
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, eventTimeout, "the reply in the state table", func() (bool, string) {
+	apitest.Eventually(t, eventTimeout, "the reply in the state table", func() (bool, string) {
 		_, err := local.state.GetMessage(ctx(t), core.SessionKey{Tenant: tenant, ID: "desk"}, replyID)
 		return err == nil, "not yet"
 	})
-	if msg := api.message(t, "desk", replyID); msg.Direction != core.DirectionIn {
+	if msg := api.Message(t, "desk", replyID); msg.Direction != core.DirectionIn {
 		t.Errorf("the reply through the API: %+v", msg)
 	}
 }

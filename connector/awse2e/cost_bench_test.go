@@ -15,6 +15,7 @@ import (
 
 	"github.com/wagate/wagate/connector/app"
 	keystore "github.com/wagate/wagate/connector/dynamo"
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 	statedb "github.com/wagate/wagate/core/dynamo"
 	"github.com/wagate/wagate/wasim/server"
@@ -105,7 +106,7 @@ func runCostScenario(b *testing.B) {
 	// Link by QR: what the admin page and the connector do, once.
 	before := m.now()
 	api.createSession(b, "desk")
-	api.mustJSON(b, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
+	api.MustJSON(b, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
 	s.waitStatus(b, "desk", core.StatusQR, linkTimeout)
 	dev, err := s.sim.Control.Scan(ctx(b), alice, api.qrCode(b, "desk"))
 	if err != nil {
@@ -117,7 +118,7 @@ func runCostScenario(b *testing.B) {
 	before = m.now()
 	ids := make([]string, 0, costMessages)
 	for i := range costMessages {
-		ids = append(ids, api.send(b, "desk", bob, fmt.Sprintf("cost probe %d", i)).ID)
+		ids = append(ids, api.Send(b, "desk", bob, fmt.Sprintf("cost probe %d", i)).ID)
 	}
 	waitReceived(b, s, bob, ids)
 	for _, id := range ids {
@@ -144,7 +145,7 @@ func runCostScenario(b *testing.B) {
 			b.Fatalf("Bob sends: %v", err)
 		}
 	}
-	eventually(b, eventTimeout, "every received message in the state table", func() (bool, string) {
+	apitest.Eventually(b, eventTimeout, "every received message in the state table", func() (bool, string) {
 		page, err := s.state.ListMessages(ctx(b), core.SessionKey{Tenant: tenant, ID: "desk"}, core.MessageQuery{Direction: core.DirectionIn, Limit: 100})
 		if err != nil {
 			return false, err.Error()
@@ -159,9 +160,9 @@ func runCostScenario(b *testing.B) {
 		if err := s.sim.Control.Fault(ctx(b), dev.JID, server.Fault{Kind: server.FaultDrop}); err != nil {
 			b.Fatalf("drop: %v", err)
 		}
-		eventually(b, linkTimeout, "a reconnect", func() (bool, string) {
+		apitest.Eventually(b, linkTimeout, "a reconnect", func() (bool, string) {
 			sess := s.session(b, "desk")
-			return s.logins.count(dev.JID) > logins && sess.Status == core.StatusConnected, describe(sess)
+			return s.logins.count(dev.JID) > logins && sess.Status == core.StatusConnected, apitest.Describe(sess)
 		})
 		m.settle(b)
 	}
@@ -176,7 +177,7 @@ func runCostScenario(b *testing.B) {
 	}
 	restarted := strings.Count(logs.String(), `"msg":"session_restored"`)
 	m.conn = startInProcess(b, s, &logs)
-	eventually(b, linkTimeout, "the restored session", func() (bool, string) {
+	apitest.Eventually(b, linkTimeout, "the restored session", func() (bool, string) {
 		return strings.Count(logs.String(), `"msg":"session_restored"`) > restarted, "not yet"
 	})
 	s.waitStatus(b, "desk", core.StatusConnected, linkTimeout)
@@ -234,7 +235,7 @@ func callCount(u usage) int64 { return u.keys.Calls() + u.state.Calls() + u.api.
 // waitReceived waits until the phone received every message id.
 func waitReceived(tb testing.TB, s *stack, phone string, ids []string) {
 	tb.Helper()
-	eventually(tb, eventTimeout, "every message at the phone", func() (bool, string) {
+	apitest.Eventually(tb, eventTimeout, "every message at the phone", func() (bool, string) {
 		got, err := s.sim.Control.Messages(ctx(tb), phone)
 		if err != nil {
 			return false, err.Error()
@@ -256,7 +257,7 @@ func waitReceived(tb testing.TB, s *stack, phone string, ids []string) {
 // waitMessage waits until a message reached status st (or a later one).
 func (s *stack) waitMessage(tb testing.TB, id, msgID string, st core.MessageStatus) {
 	tb.Helper()
-	eventually(tb, eventTimeout, "message "+msgID+" to be "+string(st), func() (bool, string) {
+	apitest.Eventually(tb, eventTimeout, "message "+msgID+" to be "+string(st), func() (bool, string) {
 		m, err := s.state.GetMessage(ctx(tb), core.SessionKey{Tenant: tenant, ID: id}, msgID)
 		if err != nil {
 			return false, err.Error()

@@ -20,6 +20,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	keystore "github.com/wagate/wagate/connector/dynamo"
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/core/awstest"
 	statedb "github.com/wagate/wagate/core/dynamo"
@@ -165,7 +166,7 @@ func (s *stack) connectorEnv(id string) []string {
 func (s *stack) link(t testing.TB, id, phone string) server.DeviceInfo {
 	t.Helper()
 	s.api.createSession(t, id)
-	s.api.mustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
+	s.api.MustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
 	s.waitStatus(t, id, core.StatusQR, linkTimeout)
 	dev, err := s.sim.Control.Scan(ctx(t), phone, s.api.qrCode(t, id))
 	if err != nil {
@@ -205,9 +206,9 @@ func (s *stack) lease(t testing.TB, id string) core.Lease {
 func (s *stack) waitStatus(t testing.TB, id string, st core.Status, timeout time.Duration) core.Session {
 	t.Helper()
 	var sess core.Session
-	eventually(t, timeout, "session "+id+" to be "+string(st), func() (bool, string) {
+	apitest.Eventually(t, timeout, "session "+id+" to be "+string(st), func() (bool, string) {
 		sess = s.session(t, id)
-		return sess.Status == st, describe(sess)
+		return sess.Status == st, apitest.Describe(sess)
 	})
 	return sess
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -61,10 +62,10 @@ func TestOneHolderAcrossConnectorProcesses(t *testing.T) {
 	resumed := time.Now()
 	c.signal(t, syscall.SIGCONT)
 	c.waitLog(t, eventTimeout, "session_lease_lost", sessionLog("desk"))
-	never(t, 2*testLease, "the session to leave the new holder", func() (bool, string) {
+	apitest.Never(t, 2*testLease, "the session to leave the new holder", func() (bool, string) {
 		sess, l := s.session(t, "desk"), s.lease(t, "desk")
 		if sess.Status != core.StatusConnected || sess.Fence != held.Fence || l.Owner != "conn-d" {
-			return true, fmt.Sprintf("session %s fence %d (want %d), lease owner %q", describe(sess), sess.Fence, held.Fence, l.Owner)
+			return true, fmt.Sprintf("session %s fence %d (want %d), lease owner %q", apitest.Describe(sess), sess.Fence, held.Fence, l.Owner)
 		}
 		if n := s.logins.count(dev.JID); n != loginsBefore {
 			return true, fmt.Sprintf("the device logged in %d more times", n-loginsBefore)
@@ -215,16 +216,4 @@ func (w *deviceWatch) stop() (samples, most int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.samples, w.most
-}
-
-// never polls cond for the whole window and fails the test if it ever holds.
-func never(t testing.TB, window time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(window)
-	for time.Now().Before(deadline) {
-		if ok, detail := cond(); ok {
-			t.Fatalf("%s: %s", what, detail)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -45,13 +46,13 @@ func TestPoisonCommandEndsInTheDeadLetterQueue(t *testing.T) {
 		}
 	}
 	text := "queued behind the poison " + core.NewID()[:8]
-	sent := s.api.send(t, "desk", bob, text)
+	sent := s.api.Send(t, "desk", bob, text)
 
-	eventually(t, poisonTimeout, "both poison commands in the dead-letter queue", func() (bool, string) {
+	apitest.Eventually(t, poisonTimeout, "both poison commands in the dead-letter queue", func() (bool, string) {
 		n := s.queueDepth(t, s.dlqURL)
 		return n == len(poison), itoa(n) + " in the dead-letter queue"
 	})
-	eventually(t, poisonTimeout, "Bob to receive the message queued behind the poison", func() (bool, string) {
+	apitest.Eventually(t, poisonTimeout, "Bob to receive the message queued behind the poison", func() (bool, string) {
 		got, err := s.sim.Control.Messages(ctx(t), bob)
 		if err != nil {
 			return false, err.Error()
@@ -74,7 +75,7 @@ func TestPoisonCommandEndsInTheDeadLetterQueue(t *testing.T) {
 		t.Errorf("the connector logged %d undecodable commands, want one per receive (%d)", n, len(poison)*maxReceives)
 	}
 	if sess := s.session(t, "desk"); sess.Status != core.StatusConnected {
-		t.Errorf("session after the poison commands: %s, want connected", describe(sess))
+		t.Errorf("session after the poison commands: %s, want connected", apitest.Describe(sess))
 	}
 	sendAndReceive(t, s, alice, bob, "after the poison commands")
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wagate/wagate/connector/internal/apitest"
 )
 
 // proc is a connector process started from the binary TestMain built, in its own
@@ -134,7 +136,7 @@ func (p *proc) find(msg string, match func(logLine) bool) []logLine {
 func (p *proc) waitLog(t testing.TB, timeout time.Duration, msg string, match func(logLine) bool) logLine {
 	t.Helper()
 	var found logLine
-	eventually(t, timeout, fmt.Sprintf("connector %s to log %s", p.name, msg), func() (bool, string) {
+	apitest.Eventually(t, timeout, fmt.Sprintf("connector %s to log %s", p.name, msg), func() (bool, string) {
 		if ls := p.find(msg, match); len(ls) > 0 {
 			found = ls[len(ls)-1]
 			return true, ""

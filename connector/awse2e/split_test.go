@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -78,9 +79,9 @@ func TestSplitConnectorOnDynamoDB(t *testing.T) {
 	t.Logf("messages flow both ways after the restart (%s)", time.Since(t0))
 
 	// Logout unlinks the device and wipes its partition of the key table.
-	s.api.mustJSON(t, "POST", "/v1/sessions/desk/logout", nil, 202, nil)
+	s.api.MustJSON(t, "POST", "/v1/sessions/desk/logout", nil, 202, nil)
 	s.waitStatus(t, "desk", core.StatusLoggedOut, eventTimeout)
-	eventually(t, eventTimeout, "the device's items to leave the key table", func() (bool, string) {
+	apitest.Eventually(t, eventTimeout, "the device's items to leave the key table", func() (bool, string) {
 		n, stored := s.deviceItems(t, dev.JID), s.storedDevice(t, dev.JID)
 		return n == 0 && !stored, "items left: " + itoa(n) + ", device listed: " + boolStr(stored)
 	})
@@ -103,8 +104,8 @@ func sendAndReceive(t *testing.T, s *stack, alice, bob, when string) {
 	t.Helper()
 	text := "hello Bob " + when + " " + core.NewID()[:8]
 	start := time.Now()
-	sent := s.api.send(t, "desk", bob, text)
-	eventually(t, eventTimeout, "Bob to receive the message "+when, func() (bool, string) {
+	sent := s.api.Send(t, "desk", bob, text)
+	apitest.Eventually(t, eventTimeout, "Bob to receive the message "+when, func() (bool, string) {
 		got, err := s.sim.Control.Messages(ctx(t), bob)
 		if err != nil {
 			return false, err.Error()
@@ -124,8 +125,8 @@ func sendAndReceive(t *testing.T, s *stack, alice, bob, when string) {
 	if took := time.Since(start); took > maxSendLatency {
 		t.Errorf("the message %s took %s to reach Bob, want less than %s", when, took.Round(time.Millisecond), maxSendLatency)
 	}
-	eventually(t, eventTimeout, "the message to be marked sent "+when, func() (bool, string) {
-		m := s.api.message(t, "desk", sent.ID)
+	apitest.Eventually(t, eventTimeout, "the message to be marked sent "+when, func() (bool, string) {
+		m := s.api.Message(t, "desk", sent.ID)
 		return m.Status == core.MessageSent || m.Status == core.MessageDelivered, string(m.Status)
 	})
 
@@ -134,7 +135,7 @@ func sendAndReceive(t *testing.T, s *stack, alice, bob, when string) {
 	if err != nil {
 		t.Fatalf("Bob replies: %v", err)
 	}
-	eventually(t, eventTimeout, "the reply in the inbox "+when, func() (bool, string) {
+	apitest.Eventually(t, eventTimeout, "the reply in the inbox "+when, func() (bool, string) {
 		for _, m := range s.api.inbox(t, "desk") {
 			if m.ID == replyID {
 				if m.Text != reply {

@@ -29,7 +29,7 @@ func TestRestartKeepsTheLinkOnDynamoDB(t *testing.T) {
 	t.Cleanup(func() { deleteTables(t, keys, state) })
 	alice, bob := e.phone(t, alicePhone, "Alice"), e.phone(t, bobPhone, "Bob")
 	before := e.link(t, "desk", alice)
-	m := e.api.send(t, "desk", bob, "stored in DynamoDB")
+	m := e.api.Send(t, "desk", bob, "stored in DynamoDB")
 	e.waitMessage(t, "desk", m.ID, core.MessageSent)
 
 	e.restart()
@@ -37,10 +37,10 @@ func TestRestartKeepsTheLinkOnDynamoDB(t *testing.T) {
 	if after.JID != before.JID {
 		t.Errorf("after the restart the session is %q, want %q", after.JID, before.JID)
 	}
-	if r := e.api.do(t, "GET", "/v1/sessions/desk/qr", nil); r.status != 409 {
+	if r := e.api.Do(t, "GET", "/v1/sessions/desk/qr", nil); r.Status != 409 {
 		t.Errorf("the restarted session serves a QR code: %s", r)
 	}
-	second := e.api.send(t, "desk", bob, "after the restart")
+	second := e.api.Send(t, "desk", bob, "after the restart")
 	e.waitMessage(t, "desk", second.ID, core.MessageSent)
 }
 

@@ -37,9 +37,9 @@ func BenchmarkQRLatency(b *testing.B) {
 			id := fmt.Sprintf("qr-%03d", i)
 			e.createSession(b, id)
 			start := time.Now()
-			e.api.mustJSON(b, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
+			e.api.MustJSON(b, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
 			for {
-				if r := e.api.do(b, "GET", "/v1/sessions/"+id+"/qr", nil); r.status == 200 {
+				if r := e.api.Do(b, "GET", "/v1/sessions/"+id+"/qr", nil); r.Status == 200 {
 					break
 				}
 				if time.Since(start) > linkTimeout {
@@ -48,7 +48,7 @@ func BenchmarkQRLatency(b *testing.B) {
 				time.Sleep(pollEvery)
 			}
 			wagate = append(wagate, time.Since(start))
-			e.api.mustJSON(b, "POST", "/v1/sessions/"+id+"/disconnect", nil, 202, nil)
+			e.api.MustJSON(b, "POST", "/v1/sessions/"+id+"/disconnect", nil, 202, nil)
 
 			cli := newBare(e.sim, container.NewDevice(), h)
 			ctx, cancel := context.WithTimeout(context.Background(), linkTimeout)
@@ -94,7 +94,7 @@ func BenchmarkSendLatency(b *testing.B) {
 		for i := range sendWarmUp + sendRounds {
 			text := fmt.Sprintf("latency %d", i)
 			start := time.Now()
-			e.api.send(b, "send", toW, text)
+			e.api.Send(b, "send", toW, text)
 			acc := time.Since(start)
 			got := in.waitCount(b, toW, i+1, eventTimeout)
 			if i >= sendWarmUp {
@@ -143,7 +143,7 @@ func BenchmarkThroughput(b *testing.B) {
 		in := inbox{e.sim}
 		// One message per pair first: Signal sessions are set up before the clock runs.
 		for i := range tputSessions {
-			e.api.send(b, ids[i], receivers[i], "warm up")
+			e.api.Send(b, ids[i], receivers[i], "warm up")
 			if _, err := bareSend(ctx, bares[i], receivers[tputSessions+i], "warm up"); err != nil {
 				b.Fatal(err)
 			}

@@ -250,12 +250,12 @@ func holdWagate(dir, sim string, n int) (func(), error) {
 	c := newClient(m.URL(), m.Token())
 	deadline := time.Now().Add(memChildTimeout)
 	for {
-		r, err := c.try("GET", "/v1/sessions", nil)
+		r, err := c.Try("GET", "/v1/sessions", nil)
 		var list struct {
 			Sessions []core.Session `json:"sessions"`
 		}
 		connected := 0
-		if err == nil && json.Unmarshal(r.body, &list) == nil {
+		if err == nil && json.Unmarshal(r.Body, &list) == nil {
 			for _, s := range list.Sessions {
 				if s.Status == core.StatusConnected {
 					connected++

@@ -207,19 +207,19 @@ func sessionIDs(prefix string, n int) []string {
 // acceptedSend posts a message and retries while the session's queue is full.
 func (c *client) acceptedSend(tb testing.TB, id, to, text string) core.Message {
 	for {
-		r, err := c.try("POST", "/v1/sessions/"+id+"/messages", map[string]string{"to": to, "text": text})
+		r, err := c.Try("POST", "/v1/sessions/"+id+"/messages", map[string]string{"to": to, "text": text})
 		if err != nil {
 			tb.Fatalf("send: %v", err)
 		}
-		if r.status == 429 {
+		if r.Status == 429 {
 			time.Sleep(5 * time.Millisecond)
 			continue
 		}
-		if r.status != 202 {
+		if r.Status != 202 {
 			tb.Fatalf("send: %s", r)
 		}
 		var m core.Message
-		r.decode(tb, &m)
+		r.Decode(tb, &m)
 		return m
 	}
 }

@@ -54,7 +54,7 @@ func TestAdminPageInBrowser(t *testing.T) {
 	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=tap", "admin.test.mjs")
 	cmd.Dir = script
 	cmd.Env = append(os.Environ(),
-		"WAGATE_URL="+e.main.URL(), "WAGATE_TOKEN="+e.api.token, "WASIM_URL="+e.sim.URL,
+		"WAGATE_URL="+e.main.URL(), "WAGATE_TOKEN="+e.api.Token, "WASIM_URL="+e.sim.URL,
 		"PHONE="+alice, "PHONE2="+bob, "OUT_DIR="+out, "CHROMIUM="+chromium)
 	output, err := cmd.CombinedOutput()
 	t.Logf("node --test admin.test.mjs:\n%s", output)

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,147 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 )
 
 // client calls wagate's HTTP API as an admin back office would.
-type client struct {
-	base  string
-	token string
-	http  *http.Client
-}
+type client struct{ *apitest.Client }
 
-func newClient(base, token string) *client {
-	return &client{base: base, token: token, http: &http.Client{
-		Timeout:   time.Minute,
-		Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64},
-	}}
-}
-
-// response is an answer of the API.
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// String renders the status and the start of the body.
-func (r response) String() string {
-	b := string(r.body)
-	if len(b) > 400 {
-		b = b[:400] + "…"
-	}
-	return fmt.Sprintf("%d %s", r.status, strings.TrimSpace(b))
-}
-
-// decode unmarshals the body into v.
-func (r response) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decode %s: %v", r, err)
-	}
-}
-
-// errorCode returns the error.code of an error answer.
-func (r response) errorCode() string {
-	var e struct {
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(r.body, &e)
-	return e.Error.Code
-}
-
-// do sends one request with the client's token; body is marshalled as JSON unless it
-// is a string or []byte (sent as is). header is name, value pairs.
-func (c *client) do(t testing.TB, method, path string, body any, header ...string) response {
-	t.Helper()
-	r, err := c.try(method, path, body, header...)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return r
-}
-
-// try is do without a test, for goroutines.
-func (c *client) try(method, path string, body any, header ...string) (response, error) {
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			return response{}, err
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		return response{}, err
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return response{}, err
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: data}, nil
-}
-
-// mustJSON sends a request, checks the status and decodes the answer into out (if
-// not nil).
-func (c *client) mustJSON(t testing.TB, method, path string, body any, want int, out any) response {
-	t.Helper()
-	r := c.do(t, method, path, body)
-	if r.status != want {
-		t.Fatalf("%s %s: got %s, want status %d", method, path, r, want)
-	}
-	if out != nil {
-		r.decode(t, out)
-	}
-	return r
-}
-
-// session returns GET /v1/sessions/{id}.
-func (c *client) session(t testing.TB, id string) core.Session {
-	t.Helper()
-	var s core.Session
-	c.mustJSON(t, "GET", "/v1/sessions/"+id, nil, 200, &s)
-	return s
-}
-
-// send posts a message and returns the accepted message.
-func (c *client) send(t testing.TB, id, to, text string) core.Message {
-	t.Helper()
-	var m core.Message
-	c.mustJSON(t, "POST", "/v1/sessions/"+id+"/messages", map[string]string{"to": to, "text": text}, 202, &m)
-	return m
-}
-
-// messages lists a session's messages in one direction ("" for both).
-func (c *client) messages(t testing.TB, id string, dir core.Direction) []core.Message {
-	t.Helper()
-	var page core.MessagePage
-	c.mustJSON(t, "GET", "/v1/sessions/"+id+"/messages?direction="+string(dir), nil, 200, &page)
-	return page.Messages
-}
+func newClient(base, token string) *client { return &client{apitest.New(base, token)} }
 
 // stream is a GET /v1/events subscription that records every event.
 type stream struct {
@@ -168,11 +34,11 @@ type stream struct {
 func (c *client) events(t testing.TB) *stream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/v1/events", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", c.Base+"/v1/events", nil)
 	if err != nil {
 		t.Fatalf("events request: %v", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/wasim/server"
 )
@@ -47,7 +48,7 @@ func TestFaultsGiveTheDocumentedStatus(t *testing.T) {
 				}
 				e.staysDisconnected(t, id, jid, core.StatusLoggedOut)
 				// The link is gone: connecting again asks for a new QR code.
-				e.api.mustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
+				e.api.MustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
 				e.waitStatus(t, id, core.StatusQR, linkTimeout)
 			},
 		},
@@ -72,14 +73,14 @@ func TestFaultsGiveTheDocumentedStatus(t *testing.T) {
 				}
 				// No reconnect before retryAt (minus clock rounding), then connected again.
 				if wait := time.Until(*s.RetryAt) - 500*time.Millisecond; wait > 0 {
-					never(t, wait, "the banned session reconnected before retryAt", func() (bool, string) {
+					apitest.Never(t, wait, "the banned session reconnected before retryAt", func() (bool, string) {
 						c, _ := e.deviceConnected(t, jid)
 						return c, "device connected"
 					})
 				}
 				s = e.waitStatus(t, id, core.StatusConnected, linkTimeout)
 				if s.RetryAt != nil || s.LastError != nil {
-					t.Errorf("reconnected after the ban: %s, want retryAt and lastError cleared", describe(s))
+					t.Errorf("reconnected after the ban: %s, want retryAt and lastError cleared", apitest.Describe(s))
 				}
 			},
 		},
@@ -112,7 +113,7 @@ func TestFaultsGiveTheDocumentedStatus(t *testing.T) {
 					return ok && s.Status == core.StatusReconnecting && s.LastError != nil && s.LastError.Code == "disconnected"
 				})
 				e.waitStatus(t, id, core.StatusConnected, linkTimeout)
-				eventually(t, linkTimeout, "the device to be connected again", func() (bool, string) {
+				apitest.Eventually(t, linkTimeout, "the device to be connected again", func() (bool, string) {
 					c, _ := e.deviceConnected(t, jid)
 					return c, "not connected"
 				})
@@ -141,16 +142,16 @@ func (e *env) staysDisconnected(t *testing.T, id, jid string, st core.Status) {
 	t.Helper()
 	// The fatal status is recorded as soon as the client reads the server's error;
 	// the socket closes a moment later. Wait for that, then watch for a reconnect.
-	eventually(t, quietWindow, "the simulator to see the device disconnected", func() (bool, string) {
+	apitest.Eventually(t, quietWindow, "the simulator to see the device disconnected", func() (bool, string) {
 		c, _ := e.deviceConnected(t, jid)
 		return !c, "still connected"
 	})
-	never(t, quietWindow, "the session reconnected after a fatal outcome", func() (bool, string) {
+	apitest.Never(t, quietWindow, "the session reconnected after a fatal outcome", func() (bool, string) {
 		if c, _ := e.deviceConnected(t, jid); c {
 			return true, "the simulator sees the device connected"
 		}
-		s := e.api.session(t, id)
-		return s.Status != st, describe(s)
+		s := e.api.Session(t, id)
+		return s.Status != st, apitest.Describe(s)
 	})
 }
 
@@ -167,6 +168,6 @@ func sessionOf(ev core.Event, id string) (core.Session, bool) {
 func wantLastError(t *testing.T, s core.Session, code string) {
 	t.Helper()
 	if s.LastError == nil || s.LastError.Code != code || s.LastError.Message == "" || s.LastError.At.IsZero() {
-		t.Errorf("session %s: want lastError %s with a message and a time", describe(s), code)
+		t.Errorf("session %s: want lastError %s with a message and a time", apitest.Describe(s), code)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"go.mau.fi/whatsmeow"
 
 	"github.com/wagate/wagate/connector/app"
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/wasim/simtest"
@@ -131,7 +132,7 @@ func (e *env) phone(t testing.TB, number, name string) string {
 func (e *env) createSession(t testing.TB, id string) core.Session {
 	t.Helper()
 	var s core.Session
-	e.api.mustJSON(t, "PUT", "/v1/sessions/"+id, map[string]any{"displayName": "Desk " + id}, 201, &s)
+	e.api.MustJSON(t, "PUT", "/v1/sessions/"+id, map[string]any{"displayName": "Desk " + id}, 201, &s)
 	return s
 }
 
@@ -140,9 +141,9 @@ func (e *env) createSession(t testing.TB, id string) core.Session {
 func (e *env) waitStatus(t testing.TB, id string, want core.Status, timeout time.Duration) core.Session {
 	t.Helper()
 	var s core.Session
-	eventually(t, timeout, fmt.Sprintf("session %s to be %s", id, want), func() (bool, string) {
-		s = e.api.session(t, id)
-		return s.Status == want, describe(s)
+	apitest.Eventually(t, timeout, fmt.Sprintf("session %s to be %s", id, want), func() (bool, string) {
+		s = e.api.Session(t, id)
+		return s.Status == want, apitest.Describe(s)
 	})
 	return s
 }
@@ -151,12 +152,12 @@ func (e *env) waitStatus(t testing.TB, id string, want core.Status, timeout time
 func (e *env) qrCode(t testing.TB, id string) string {
 	t.Helper()
 	var qr core.QR
-	eventually(t, linkTimeout, "a QR code for "+id, func() (bool, string) {
-		r := e.api.do(t, "GET", "/v1/sessions/"+id+"/qr", nil, "Accept", "application/json")
-		if r.status != 200 {
+	apitest.Eventually(t, linkTimeout, "a QR code for "+id, func() (bool, string) {
+		r := e.api.Do(t, "GET", "/v1/sessions/"+id+"/qr", nil, "Accept", "application/json")
+		if r.Status != 200 {
 			return false, r.String()
 		}
-		r.decode(t, &qr)
+		r.Decode(t, &qr)
 		return qr.Code != "", r.String()
 	})
 	return qr.Code
@@ -167,7 +168,7 @@ func (e *env) qrCode(t testing.TB, id string) string {
 func (e *env) link(t testing.TB, id, phone string) core.Session {
 	t.Helper()
 	e.createSession(t, id)
-	e.api.mustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
+	e.api.MustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
 	code := e.qrCode(t, id)
 	if _, err := e.sim.Control.Scan(ctx(t), phone, code); err != nil {
 		t.Fatalf("phone %s scans the QR of %s: %v", phone, id, err)
@@ -188,49 +189,6 @@ func (e *env) deviceConnected(t testing.TB, jid string) (connected, exists bool)
 		}
 	}
 	return false, false
-}
-
-// eventually calls cond until it reports true, failing the test with cond's last
-// detail after timeout. Polls start fast and slow down to 250 ms.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	wait := 10 * time.Millisecond
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last: %s", timeout, what, detail)
-		}
-		time.Sleep(wait)
-		wait = min(wait*2, 250*time.Millisecond)
-	}
-}
-
-// never calls cond for the whole window and fails the test if it ever reports true.
-func never(t testing.TB, window time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(window)
-	for time.Now().Before(deadline) {
-		if ok, detail := cond(); ok {
-			t.Fatalf("%s: %s", what, detail)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// describe renders the parts of a session a failing poll should show.
-func describe(s core.Session) string {
-	out := fmt.Sprintf("status=%s jid=%s", s.Status, s.JID)
-	if s.LastError != nil {
-		out += fmt.Sprintf(" lastError=%s (%s)", s.LastError.Code, s.LastError.Message)
-	}
-	if s.RetryAt != nil {
-		out += " retryAt=" + s.RetryAt.Format(time.RFC3339)
-	}
-	return out
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers (the process's logs).

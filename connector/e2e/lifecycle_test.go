@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/wagate/wagate/connector/app"
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -18,26 +19,26 @@ func TestPairByPhoneCode(t *testing.T) {
 	alice := e.phone(t, alicePhone, "Alice")
 	e.createSession(t, "desk")
 
-	r := e.api.do(t, "POST", "/v1/sessions/desk/pair-code", map[string]string{"phone": "+1 555 000 1111"})
+	r := e.api.Do(t, "POST", "/v1/sessions/desk/pair-code", map[string]string{"phone": "+1 555 000 1111"})
 	var code struct {
 		Code string `json:"code"`
 		Poll string `json:"poll"`
 	}
-	r.decode(t, &code)
-	if r.status == 202 {
-		eventually(t, linkTimeout, "the pairing code", func() (bool, string) {
-			p := e.api.do(t, "GET", code.Poll, nil)
-			p.decode(t, &code)
-			return p.status == 200, p.String()
+	r.Decode(t, &code)
+	if r.Status == 202 {
+		apitest.Eventually(t, linkTimeout, "the pairing code", func() (bool, string) {
+			p := e.api.Do(t, "GET", code.Poll, nil)
+			p.Decode(t, &code)
+			return p.Status == 200, p.String()
 		})
-	} else if r.status != 200 {
+	} else if r.Status != 200 {
 		t.Fatalf("pair-code: %s, want 200 with a code", r)
 	}
 	if !pairCodeRE.MatchString(code.Code) {
 		t.Fatalf("pairing code %q, want ABCD-EFGH", code.Code)
 	}
-	if s := e.api.session(t, "desk"); s.Status != core.StatusPairing {
-		t.Errorf("while the code is shown: %s, want pairing", describe(s))
+	if s := e.api.Session(t, "desk"); s.Status != core.StatusPairing {
+		t.Errorf("while the code is shown: %s, want pairing", apitest.Describe(s))
 	}
 	dev, err := e.sim.Control.LinkCode(ctx(t), alice, code.Code)
 	if err != nil {
@@ -47,7 +48,7 @@ func TestPairByPhoneCode(t *testing.T) {
 	if s.JID != dev.JID {
 		t.Errorf("paired session jid %q, want %q", s.JID, dev.JID)
 	}
-	if r := e.api.do(t, "POST", "/v1/sessions/desk/pair-code", map[string]string{"phone": alice}); r.status != 409 {
+	if r := e.api.Do(t, "POST", "/v1/sessions/desk/pair-code", map[string]string{"phone": alice}); r.Status != 409 {
 		t.Errorf("pair-code on a linked session: %s, want 409", r)
 	}
 }
@@ -60,52 +61,52 @@ func TestDisconnectLogoutAndDelete(t *testing.T) {
 	alice, bob := e.phone(t, alicePhone, "Alice"), e.phone(t, bobPhone, "Bob")
 	s := e.link(t, "desk", alice)
 
-	e.api.mustJSON(t, "POST", "/v1/sessions/desk/disconnect", nil, 202, nil)
+	e.api.MustJSON(t, "POST", "/v1/sessions/desk/disconnect", nil, 202, nil)
 	e.waitStatus(t, "desk", core.StatusDisconnected, linkTimeout)
-	eventually(t, linkTimeout, "the device to go offline", func() (bool, string) {
+	apitest.Eventually(t, linkTimeout, "the device to go offline", func() (bool, string) {
 		c, ok := e.deviceConnected(t, s.JID)
 		return ok && !c, "still connected"
 	})
 	// Reconnecting needs no QR: the link was kept.
-	e.api.mustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
+	e.api.MustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
 	if again := e.waitStatus(t, "desk", core.StatusConnected, linkTimeout); again.JID != s.JID {
 		t.Errorf("reconnected as %q, want %q", again.JID, s.JID)
 	}
 
-	e.api.mustJSON(t, "POST", "/v1/sessions/desk/logout", nil, 202, nil)
+	e.api.MustJSON(t, "POST", "/v1/sessions/desk/logout", nil, 202, nil)
 	out := e.waitStatus(t, "desk", core.StatusLoggedOut, linkTimeout)
 	wantLastError(t, out, "logout_requested")
-	eventually(t, linkTimeout, "the phone to forget the device", func() (bool, string) {
+	apitest.Eventually(t, linkTimeout, "the phone to forget the device", func() (bool, string) {
 		_, ok := e.deviceConnected(t, s.JID)
 		return !ok, "the simulator still lists " + s.JID
 	})
 
 	// Link again, leave a message behind, then delete everything.
-	e.api.mustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
+	e.api.MustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
 	if _, err := e.sim.Control.Scan(ctx(t), alice, e.qrCode(t, "desk")); err != nil {
 		t.Fatalf("scan again: %v", err)
 	}
 	relinked := e.waitStatus(t, "desk", core.StatusConnected, linkTimeout)
-	m := e.api.send(t, "desk", bob, "before delete")
+	m := e.api.Send(t, "desk", bob, "before delete")
 	e.waitMessage(t, "desk", m.ID, core.MessageSent)
 
-	e.api.mustJSON(t, "DELETE", "/v1/sessions/desk", nil, 202, nil)
-	eventually(t, linkTimeout, "the session to be gone", func() (bool, string) {
-		r := e.api.do(t, "GET", "/v1/sessions/desk", nil)
-		return r.status == 404, r.String()
+	e.api.MustJSON(t, "DELETE", "/v1/sessions/desk", nil, 202, nil)
+	apitest.Eventually(t, linkTimeout, "the session to be gone", func() (bool, string) {
+		r := e.api.Do(t, "GET", "/v1/sessions/desk", nil)
+		return r.Status == 404, r.String()
 	})
-	if r := e.api.do(t, "GET", "/v1/sessions/desk/messages/"+m.ID, nil); r.status != 404 {
+	if r := e.api.Do(t, "GET", "/v1/sessions/desk/messages/"+m.ID, nil); r.Status != 404 {
 		t.Errorf("a deleted session's message: %s, want 404", r)
 	}
-	eventually(t, linkTimeout, "the phone to forget the deleted session's device", func() (bool, string) {
+	apitest.Eventually(t, linkTimeout, "the phone to forget the deleted session's device", func() (bool, string) {
 		_, ok := e.deviceConnected(t, relinked.JID)
 		return !ok, "the simulator still lists " + relinked.JID
 	})
 	// The id is free again: a new session starts from scratch.
 	if fresh := e.createSession(t, "desk"); fresh.Status != core.StatusNew || fresh.JID != "" {
-		t.Errorf("re-created session: %s, want a new, unlinked session", describe(fresh))
+		t.Errorf("re-created session: %s, want a new, unlinked session", apitest.Describe(fresh))
 	}
-	if got := e.api.messages(t, "desk", ""); len(got) != 0 {
+	if got := e.api.Messages(t, "desk", ""); len(got) != 0 {
 		t.Errorf("re-created session lists %d old messages", len(got))
 	}
 }
@@ -116,21 +117,21 @@ func TestSessionsAreTenantScoped(t *testing.T) {
 	e := start(t, func(c *app.Config) { c.Tokens = "token-a-0123456789=tenant-a,token-b-0123456789=tenant-b" })
 	e.createSession(t, "shared-name")
 	other := newClient(e.main.URL(), "token-b-0123456789")
-	if r := other.do(t, "GET", "/v1/sessions/shared-name", nil); r.status != 404 || r.errorCode() != "not_found" {
+	if r := other.Do(t, "GET", "/v1/sessions/shared-name", nil); r.Status != 404 || r.ErrorCode() != "not_found" {
 		t.Errorf("tenant b reads tenant a's session: %s, want 404 not_found", r)
 	}
-	if r := other.do(t, "POST", "/v1/sessions/shared-name/connect", nil); r.status != 404 {
+	if r := other.Do(t, "POST", "/v1/sessions/shared-name/connect", nil); r.Status != 404 {
 		t.Errorf("tenant b connects tenant a's session: %s, want 404", r)
 	}
 	var list struct {
 		Sessions []core.Session `json:"sessions"`
 	}
-	other.mustJSON(t, "GET", "/v1/sessions", nil, 200, &list)
+	other.MustJSON(t, "GET", "/v1/sessions", nil, 200, &list)
 	if len(list.Sessions) != 0 {
 		t.Errorf("tenant b lists %d sessions, want none", len(list.Sessions))
 	}
 	for _, token := range []string{"", "wrong"} {
-		if r := newClient(e.main.URL(), token).do(t, "GET", "/v1/sessions", nil); r.status != 401 {
+		if r := newClient(e.main.URL(), token).Do(t, "GET", "/v1/sessions", nil); r.Status != 401 {
 			t.Errorf("token %q: %s, want 401", token, r)
 		}
 	}

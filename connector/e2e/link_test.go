@@ -14,6 +14,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/wasim/server"
 )
@@ -33,10 +34,10 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 
 	created := e.createSession(t, "desk")
 	if created.Status != core.StatusNew || created.Tenant != "default" {
-		t.Fatalf("new session: %s tenant=%q, want status new for tenant default", describe(created), created.Tenant)
+		t.Fatalf("new session: %s tenant=%q, want status new for tenant default", apitest.Describe(created), created.Tenant)
 	}
 	var accepted core.Session
-	e.api.mustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, &accepted)
+	e.api.MustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, &accepted)
 	e.waitStatus(t, "desk", core.StatusQR, linkTimeout)
 
 	code := e.qrCode(t, "desk")
@@ -44,7 +45,7 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 		t.Fatalf("QR code %q is not a WhatsApp linking code", code)
 	}
 	var qr core.QR
-	e.api.mustJSON(t, "GET", "/v1/sessions/desk/qr", nil, 200, &qr)
+	e.api.MustJSON(t, "GET", "/v1/sessions/desk/qr", nil, 200, &qr)
 	if !qr.ExpiresAt.After(time.Now()) {
 		t.Errorf("QR expiresAt %s is not in the future", qr.ExpiresAt)
 	}
@@ -55,12 +56,12 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 	if got := decodeQR(t, png); got != qr.Code {
 		t.Errorf("the JSON answer's PNG encodes %q, want its code %q", got, qr.Code)
 	}
-	img := e.api.do(t, "GET", "/v1/sessions/desk/qr", nil, "Accept", "image/png")
-	if img.status != 200 || img.header.Get("Content-Type") != "image/png" {
-		t.Fatalf("QR as image: %d %s", img.status, img.header.Get("Content-Type"))
+	img := e.api.Do(t, "GET", "/v1/sessions/desk/qr", nil, "Accept", "image/png")
+	if img.Status != 200 || img.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("QR as image: %d %s", img.Status, img.Header.Get("Content-Type"))
 	}
 	// Codes rotate: the image shows the code of its moment, the same or the next one.
-	imgCode := decodeQR(t, img.body)
+	imgCode := decodeQR(t, img.Body)
 	if imgCode != qr.Code && imgCode != e.qrCode(t, "desk") {
 		t.Errorf("the PNG encodes %q, which was never the session's code", imgCode)
 	}
@@ -73,7 +74,7 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 	if linked.JID != dev.JID || !strings.HasPrefix(linked.JID, alice+":") {
 		t.Errorf("linked session jid %q, want the phone's new device %q", linked.JID, dev.JID)
 	}
-	if r := e.api.do(t, "GET", "/v1/sessions/desk/qr", nil); r.status != 409 || r.errorCode() != "wrong_state" {
+	if r := e.api.Do(t, "GET", "/v1/sessions/desk/qr", nil); r.Status != 409 || r.ErrorCode() != "wrong_state" {
 		t.Errorf("QR of a connected session: %s, want 409 wrong_state", r)
 	}
 	events.waitFor(t, eventTimeout, "session.status qr", statusEvent("desk", core.StatusQR))
@@ -81,11 +82,11 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 
 	// Send: the phone gets exactly the text, with the id the API decided.
 	text := "hello Bob, this is the front desk " + core.NewID()[:8]
-	sent := e.api.send(t, "desk", bob, text)
+	sent := e.api.Send(t, "desk", bob, text)
 	if sent.Status != core.MessageQueued || sent.Direction != core.DirectionOut || sent.ID == "" {
 		t.Fatalf("accepted message: %+v, want an outgoing queued message with an id", sent)
 	}
-	eventually(t, eventTimeout, "Bob to receive the message", func() (bool, string) {
+	apitest.Eventually(t, eventTimeout, "Bob to receive the message", func() (bool, string) {
 		got, err := e.sim.Control.Messages(ctx(t), bob)
 		if err != nil {
 			return false, err.Error()
@@ -129,12 +130,12 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 	if in.ID != replyID || in.Text != reply || in.Direction != core.DirectionIn || !strings.HasPrefix(in.From, bob+"@") {
 		t.Errorf("message.in %+v, want id %s text %q from %s", in, replyID, reply, bob)
 	}
-	inbox := e.api.messages(t, "desk", core.DirectionIn)
+	inbox := e.api.Messages(t, "desk", core.DirectionIn)
 	if len(inbox) != 1 || inbox[0].ID != replyID || inbox[0].Text != reply {
 		t.Errorf("inbox %+v, want just the reply %q", inbox, reply)
 	}
 	// Both directions, newest first (an incoming message carries WhatsApp's timestamp).
-	all := e.api.messages(t, "desk", "")
+	all := e.api.Messages(t, "desk", "")
 	ids := []string{}
 	for i, m := range all {
 		ids = append(ids, m.ID)
@@ -148,7 +149,7 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 
 	// Logs carry neither the token nor message text.
 	logs := e.logs.String()
-	for _, secret := range []string{e.api.token, text, reply} {
+	for _, secret := range []string{e.api.Token, text, reply} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the logs contain %q", secret)
 		}
@@ -164,7 +165,7 @@ func TestRestartKeepsTheLink(t *testing.T) {
 	e := start(t)
 	alice, bob := e.phone(t, alicePhone, "Alice"), e.phone(t, bobPhone, "Bob")
 	before := e.link(t, "desk", alice)
-	first := e.api.send(t, "desk", bob, "before the restart")
+	first := e.api.Send(t, "desk", bob, "before the restart")
 	e.waitMessage(t, "desk", first.ID, core.MessageSent)
 
 	e.restart()
@@ -175,18 +176,18 @@ func TestRestartKeepsTheLink(t *testing.T) {
 	}
 	for _, s := range events.statuses(t, "desk") {
 		if s.Status == core.StatusQR {
-			t.Errorf("the restarted session asked for a QR code: %s", describe(s))
+			t.Errorf("the restarted session asked for a QR code: %s", apitest.Describe(s))
 		}
 	}
-	eventually(t, linkTimeout, "the simulator to see the device connected", func() (bool, string) {
+	apitest.Eventually(t, linkTimeout, "the simulator to see the device connected", func() (bool, string) {
 		c, ok := e.deviceConnected(t, before.JID)
 		return c && ok, "not connected"
 	})
-	if got := e.api.messages(t, "desk", core.DirectionOut); len(got) != 1 || got[0].ID != first.ID {
+	if got := e.api.Messages(t, "desk", core.DirectionOut); len(got) != 1 || got[0].ID != first.ID {
 		t.Errorf("after the restart the outbox has %d messages, want the one sent before", len(got))
 	}
-	second := e.api.send(t, "desk", bob, "after the restart")
-	eventually(t, eventTimeout, "Bob to receive the message sent after the restart", func() (bool, string) {
+	second := e.api.Send(t, "desk", bob, "after the restart")
+	apitest.Eventually(t, eventTimeout, "Bob to receive the message sent after the restart", func() (bool, string) {
 		got, err := e.sim.Control.Messages(ctx(t), bob)
 		if err != nil {
 			return false, err.Error()
@@ -199,8 +200,8 @@ func TestRestartKeepsTheLink(t *testing.T) {
 func (e *env) waitMessage(t testing.TB, id, msgID string, want core.MessageStatus) core.Message {
 	t.Helper()
 	var m core.Message
-	eventually(t, eventTimeout, "message "+msgID+" to be "+string(want), func() (bool, string) {
-		e.api.mustJSON(t, "GET", "/v1/sessions/"+id+"/messages/"+msgID, nil, 200, &m)
+	apitest.Eventually(t, eventTimeout, "message "+msgID+" to be "+string(want), func() (bool, string) {
+		e.api.MustJSON(t, "GET", "/v1/sessions/"+id+"/messages/"+msgID, nil, 200, &m)
 		return m.Status == want, string(m.Status) + " " + m.Error
 	})
 	return m

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wagate/wagate/connector/app"
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -46,7 +47,7 @@ func TestGeneratedTokenIsPrivateAndKept(t *testing.T) {
 	if e.main.Token() != token {
 		t.Errorf("after a restart the token changed")
 	}
-	if got := e.api.session(t, "desk"); got.ID != "desk" {
+	if got := e.api.Session(t, "desk"); got.ID != "desk" {
 		t.Errorf("after a restart: %+v", got)
 	}
 }
@@ -62,7 +63,7 @@ func TestOneProcessPerDataFolder(t *testing.T) {
 		_ = second.Close()
 		t.Fatalf("second process on one data folder: %v, want ErrDataDirBusy", err)
 	}
-	if r := e.api.do(t, "GET", "/v1/health", nil); r.status != 200 {
+	if r := e.api.Do(t, "GET", "/v1/health", nil); r.Status != 200 {
 		t.Errorf("the first process stopped serving: %s", r)
 	}
 }
@@ -73,25 +74,25 @@ func TestOneProcessPerDataFolder(t *testing.T) {
 func TestAdminPageAndAPIShareOneOrigin(t *testing.T) {
 	e := start(t)
 	page := newClient(e.main.URL(), "")
-	r := page.do(t, "GET", "/", nil)
-	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") ||
-		!strings.Contains(string(r.body), "Messenger Settings") {
-		t.Fatalf("GET /: %d %s", r.status, r.header.Get("Content-Type"))
+	r := page.Do(t, "GET", "/", nil)
+	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(r.Body), "Messenger Settings") {
+		t.Fatalf("GET /: %d %s", r.Status, r.Header.Get("Content-Type"))
 	}
-	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 		t.Errorf("GET /: Content-Security-Policy %q", csp)
 	}
-	if js := page.do(t, "GET", "/app.js", nil); js.status != 200 || !strings.Contains(js.header.Get("Content-Type"), "javascript") {
-		t.Errorf("GET /app.js: %d %s", js.status, js.header.Get("Content-Type"))
+	if js := page.Do(t, "GET", "/app.js", nil); js.Status != 200 || !strings.Contains(js.Header.Get("Content-Type"), "javascript") {
+		t.Errorf("GET /app.js: %d %s", js.Status, js.Header.Get("Content-Type"))
 	}
-	if r := page.do(t, "POST", "/", "x"); r.status != 405 {
-		t.Errorf("POST /: %d, want 405", r.status)
+	if r := page.Do(t, "POST", "/", "x"); r.Status != 405 {
+		t.Errorf("POST /: %d, want 405", r.Status)
 	}
-	if r := page.do(t, "GET", "/v1/no-such-thing", nil); r.status != 404 || r.errorCode() != "not_found" {
+	if r := page.Do(t, "GET", "/v1/no-such-thing", nil); r.Status != 404 || r.ErrorCode() != "not_found" {
 		t.Errorf("GET /v1/no-such-thing: %s, want a JSON 404", r)
 	}
 	var openapi map[string]any
-	page.mustJSON(t, "GET", "/v1/openapi.json", nil, 200, &openapi)
+	page.MustJSON(t, "GET", "/v1/openapi.json", nil, 200, &openapi)
 	if openapi["openapi"] == nil {
 		t.Errorf("openapi.json has no version")
 	}
@@ -103,18 +104,18 @@ func TestAdminPageAndAPIShareOneOrigin(t *testing.T) {
 func TestDiagnosticsCheckTheSimulator(t *testing.T) {
 	e := start(t)
 	var first core.Report
-	eventually(t, eventTimeout, "the start diagnostics report", func() (bool, string) {
-		r := e.api.do(t, "GET", "/v1/diagnostics", nil)
-		if r.status == 200 {
-			r.decode(t, &first)
+	apitest.Eventually(t, eventTimeout, "the start diagnostics report", func() (bool, string) {
+		r := e.api.Do(t, "GET", "/v1/diagnostics", nil)
+		if r.Status == 200 {
+			r.Decode(t, &first)
 		}
-		return r.status == 200, r.String()
+		return r.Status == 200, r.String()
 	})
 	if first.Reason != "start" || len(first.Checks) == 0 {
 		t.Errorf("start report: reason %q with %d checks", first.Reason, len(first.Checks))
 	}
 	var rep core.Report
-	e.api.mustJSON(t, "POST", "/v1/diagnostics", nil, 200, &rep)
+	e.api.MustJSON(t, "POST", "/v1/diagnostics", nil, 200, &rep)
 	if rep.Reason != "request" || rep.ID == first.ID {
 		t.Errorf("requested report: reason %q id %s", rep.Reason, rep.ID)
 	}
@@ -126,7 +127,7 @@ func TestDiagnosticsCheckTheSimulator(t *testing.T) {
 		t.Errorf("tls check: %+v, want skipped in simulator mode", tls)
 	}
 	var latest core.Report
-	e.api.mustJSON(t, "GET", "/v1/diagnostics", nil, 200, &latest)
+	e.api.MustJSON(t, "GET", "/v1/diagnostics", nil, 200, &latest)
 	if latest.ID != rep.ID {
 		t.Errorf("GET /v1/diagnostics serves %s, want the latest report %s", latest.ID, rep.ID)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -19,23 +20,23 @@ func TestIdempotencyKeySendsOnce(t *testing.T) {
 	e := start(t)
 	alice, bob := e.phone(t, alicePhone, "Alice"), e.phone(t, bobPhone, "Bob")
 	e.link(t, "desk", alice)
-	send := func(key, text string) response {
-		return e.api.do(t, "POST", "/v1/sessions/desk/messages",
+	send := func(key, text string) apitest.Response {
+		return e.api.Do(t, "POST", "/v1/sessions/desk/messages",
 			map[string]string{"to": bob, "text": text}, "Idempotency-Key", key)
 	}
 
 	// One after the other.
 	first, again := send("order-1001", "your order 1001 has shipped"), send("order-1001", "your order 1001 has shipped")
 	var m1, m2 core.Message
-	first.decode(t, &m1)
-	again.decode(t, &m2)
-	if first.status != 202 || again.status != 202 || m1.ID == "" || m1.ID != m2.ID {
+	first.Decode(t, &m1)
+	again.Decode(t, &m2)
+	if first.Status != 202 || again.Status != 202 || m1.ID == "" || m1.ID != m2.ID {
 		t.Fatalf("same key twice: %s and %s, want 202 with one message id", first, again)
 	}
-	if again.header.Get("Idempotent-Replayed") != "true" {
+	if again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("the repeated request was not marked as replayed")
 	}
-	if r := send("order-1001", "a different text"); r.status != 422 || r.errorCode() != "idempotency_mismatch" {
+	if r := send("order-1001", "a different text"); r.Status != 422 || r.ErrorCode() != "idempotency_mismatch" {
 		t.Errorf("same key, other body: %s, want 422 idempotency_mismatch", r)
 	}
 
@@ -45,15 +46,15 @@ func TestIdempotencyKeySendsOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			r, err := e.api.try("POST", "/v1/sessions/desk/messages",
+			r, err := e.api.Try("POST", "/v1/sessions/desk/messages",
 				map[string]string{"to": bob, "text": "your order 1002 has shipped"}, "Idempotency-Key", "order-1002")
-			if err != nil || r.status != 202 {
+			if err != nil || r.Status != 202 {
 				t.Errorf("concurrent send: %v %s", err, r)
 				ids <- ""
 				return
 			}
 			var m core.Message
-			r.decode(t, &m)
+			r.Decode(t, &m)
 			ids <- m.ID
 		})
 	}
@@ -71,8 +72,8 @@ func TestIdempotencyKeySendsOnce(t *testing.T) {
 
 	// A last message marks the end: a session sends in order, so once Bob has it,
 	// any duplicate of the earlier ones would have arrived too.
-	marker := e.api.send(t, "desk", bob, "end of the test")
-	eventually(t, eventTimeout, "Bob to receive the marker", func() (bool, string) {
+	marker := e.api.Send(t, "desk", bob, "end of the test")
+	apitest.Eventually(t, eventTimeout, "Bob to receive the marker", func() (bool, string) {
 		got, err := e.sim.Control.Messages(ctx(t), bob)
 		if err != nil {
 			return false, err.Error()
@@ -94,7 +95,7 @@ func TestIdempotencyKeySendsOnce(t *testing.T) {
 			t.Errorf("Bob received %q %d times, want once", text, count)
 		}
 	}
-	if out := e.api.messages(t, "desk", core.DirectionOut); len(out) != 3 {
+	if out := e.api.Messages(t, "desk", core.DirectionOut); len(out) != 3 {
 		t.Errorf("the outbox has %d messages, want 3 (two keyed sends and the marker)", len(out))
 	}
 }
@@ -141,12 +142,12 @@ func TestBadRequestsDoNotHurtTheProcess(t *testing.T) {
 	for round := range 5 {
 		for i, c := range cases {
 			wg.Go(func() {
-				r, err := e.api.try(c.method, c.path, c.body, c.header...)
+				r, err := e.api.Try(c.method, c.path, c.body, c.header...)
 				if err != nil {
 					t.Errorf("case %d round %d: %s %s: %v", i, round, c.method, c.path, err)
 					return
 				}
-				if r.status < 400 || r.status >= 500 {
+				if r.Status < 400 || r.Status >= 500 {
 					t.Errorf("case %d: %s %.60s: %s, want a 4xx answer", i, c.method, c.path, r)
 				}
 			})
@@ -160,14 +161,14 @@ func TestBadRequestsDoNotHurtTheProcess(t *testing.T) {
 	var h struct {
 		Status string `json:"status"`
 	}
-	e.api.mustJSON(t, "GET", "/v1/health", nil, 200, &h)
+	e.api.MustJSON(t, "GET", "/v1/health", nil, 200, &h)
 	if h.Status != "ok" {
 		t.Errorf("health after the burst: %q, want ok", h.Status)
 	}
-	if s := e.api.session(t, "desk"); s.Status != core.StatusConnected || s.DisplayName != "Desk desk" {
-		t.Errorf("the session changed under bad requests: %s %q", describe(s), s.DisplayName)
+	if s := e.api.Session(t, "desk"); s.Status != core.StatusConnected || s.DisplayName != "Desk desk" {
+		t.Errorf("the session changed under bad requests: %s %q", apitest.Describe(s), s.DisplayName)
 	}
-	m := e.api.send(t, "desk", bob, "still here after the burst")
+	m := e.api.Send(t, "desk", bob, "still here after the burst")
 	e.waitMessage(t, "desk", m.ID, core.MessageSent)
 }
 

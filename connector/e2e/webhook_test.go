@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/wagate/wagate/connector/app"
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/functions/webhook"
 )
@@ -62,13 +63,13 @@ func TestWebhookGetsTheSessionsEventsSigned(t *testing.T) {
 	alice := e.phone(t, "15550003331", "Alice")
 	bob := e.phone(t, "15550003332", "Bob")
 
-	e.api.mustJSON(t, "PUT", "/v1/sessions/desk", map[string]any{"webhookURL": srv.URL + "/hooks"}, 201, nil)
-	e.api.mustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
+	e.api.MustJSON(t, "PUT", "/v1/sessions/desk", map[string]any{"webhookURL": srv.URL + "/hooks"}, 201, nil)
+	e.api.MustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
 	if _, err := e.sim.Control.Scan(ctx(t), alice, e.qrCode(t, "desk")); err != nil {
 		t.Fatalf("scan: %v", err)
 	}
 	e.waitStatus(t, "desk", core.StatusConnected, linkTimeout)
-	eventually(t, eventTimeout, "session.status connected at the webhook", func() (bool, string) {
+	apitest.Eventually(t, eventTimeout, "session.status connected at the webhook", func() (bool, string) {
 		_, ok, detail := rcv.find(statusEvent("desk", core.StatusConnected))
 		return ok, detail
 	})
@@ -79,7 +80,7 @@ func TestWebhookGetsTheSessionsEventsSigned(t *testing.T) {
 		t.Fatalf("Bob writes: %v", err)
 	}
 	var got core.Event
-	eventually(t, eventTimeout, "message.in at the webhook", func() (bool, string) {
+	apitest.Eventually(t, eventTimeout, "message.in at the webhook", func() (bool, string) {
 		ev, ok, detail := rcv.find(func(ev core.Event) bool { return ev.Type == core.EventMessageIn })
 		got = ev
 		return ok, detail

@@ -40,7 +40,7 @@ func BenchmarkSplitSendLatency(b *testing.B) {
 				for i := range latencyWarmUp + latencyRounds {
 					text := fmt.Sprintf("latency %03d %s", i, core.NewID()[:6])
 					start := time.Now()
-					m := s.api.send(b, "desk", bob, text)
+					m := s.api.Send(b, "desk", bob, text)
 					took := time.Since(start)
 					waitOnPhone(b, s, bob, m.ID)
 					if i >= latencyWarmUp {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -81,18 +82,18 @@ func TestSplitKillDuringBurst(t *testing.T) {
 	for range burstWorkers {
 		wg.Go(func() {
 			for i := range jobs {
-				r, err := s.api.try("POST", "/v1/sessions/desk/messages", map[string]string{"to": bob, "text": text(i)})
+				r, err := s.api.Try("POST", "/v1/sessions/desk/messages", map[string]string{"to": bob, "text": text(i)})
 				mu.Lock()
 				switch {
 				case err != nil:
 					refused[0]++
-				case r.status == 202:
+				case r.Status == 202:
 					var m core.Message
-					if json.Unmarshal(r.body, &m) == nil {
+					if json.Unmarshal(r.Body, &m) == nil {
 						accepted[text(i)] = m.ID
 					}
 				default:
-					refused[r.status]++
+					refused[r.Status]++
 				}
 				mu.Unlock()
 			}
@@ -120,19 +121,19 @@ func TestSplitKillDuringBurst(t *testing.T) {
 
 	restarted := time.Now()
 	next := s.startConnector(t, "conn-b")
-	eventually(t, burstTimeout, "every accepted message on the phone", func() (bool, string) {
+	apitest.Eventually(t, burstTimeout, "every accepted message on the phone", func() (bool, string) {
 		delivered = phoneTexts(t, s, bob)
 		n := countBurst(delivered, accepted)
 		return n == len(accepted), fmt.Sprintf("%d of %d", n, len(accepted))
 	})
 	t.Logf("all %d accepted messages on the phone %s after the restart", len(accepted), time.Since(restarted).Round(time.Millisecond))
 	// Nothing left to redeliver: the commands queue is empty and every message is sent.
-	eventually(t, eventTimeout, "the commands queue to drain", func() (bool, string) {
+	apitest.Eventually(t, eventTimeout, "the commands queue to drain", func() (bool, string) {
 		n := queueDepth(t, s, s.commandsURL)
 		return n == 0, strconv.Itoa(n) + " commands"
 	})
 	for txt, id := range accepted {
-		if m := s.api.message(t, "desk", id); m.Status != core.MessageSent && m.Status != core.MessageDelivered {
+		if m := s.api.Message(t, "desk", id); m.Status != core.MessageSent && m.Status != core.MessageDelivered {
 			t.Errorf("message %q is %s (%s), want sent", txt, m.Status, m.Error)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -27,13 +28,13 @@ func TestSplitWebhookRetriesThenDeadLetter(t *testing.T) {
 	// Connecting without scanning is enough to produce events: connecting, then qr.
 	for id, hook := range map[string]string{"down": down, "up": up} {
 		s.api.createSession(t, id, s.hook.url(hook))
-		s.api.mustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
+		s.api.MustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
 	}
 	s.hook.waitFor(t, up, 0, "session.status qr of the working webhook", sessionStatus("up", core.StatusQR))
 	first := s.hook.waitFor(t, down, 0, "a first attempt at the failing webhook", func(core.Event) bool { return true })
 
 	var attempts []delivery
-	eventually(t, eventTimeout, strconv.Itoa(maxReceives)+" attempts of event "+first.event.ID, func() (bool, string) {
+	apitest.Eventually(t, eventTimeout, strconv.Itoa(maxReceives)+" attempts of event "+first.event.ID, func() (bool, string) {
 		attempts = attempts[:0]
 		for _, d := range s.hook.at(down) {
 			if d.event.ID == first.event.ID {
@@ -56,7 +57,7 @@ func TestSplitWebhookRetriesThenDeadLetter(t *testing.T) {
 	}
 
 	var dead []core.Event
-	eventually(t, eventTimeout, "the event in the events dead-letter queue", func() (bool, string) {
+	apitest.Eventually(t, eventTimeout, "the event in the events dead-letter queue", func() (bool, string) {
 		dead = append(dead, receiveEvents(t, s, s.eventsDLQURL)...)
 		for _, e := range dead {
 			if e.ID == first.event.ID {

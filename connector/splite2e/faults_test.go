@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/wasim/server"
 )
@@ -48,7 +49,7 @@ func TestSplitFaultsGiveTheDocumentedStatus(t *testing.T) {
 				}
 				s.staysDisconnected(t, id, jid, core.StatusLoggedOut)
 				// The link is gone: connecting again asks for a new QR code.
-				s.api.mustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
+				s.api.MustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
 				s.api.waitStatus(t, id, core.StatusQR, linkTimeout)
 			},
 		},
@@ -72,14 +73,14 @@ func TestSplitFaultsGiveTheDocumentedStatus(t *testing.T) {
 					t.Fatalf("banned session: retryAt %v, want within the 4 s ban", st.RetryAt)
 				}
 				if wait := time.Until(*st.RetryAt) - 500*time.Millisecond; wait > 0 {
-					never(t, wait, "the banned session reconnected before retryAt", func() (bool, string) {
+					apitest.Never(t, wait, "the banned session reconnected before retryAt", func() (bool, string) {
 						c, _ := s.deviceConnected(t, jid)
 						return c, "device connected"
 					})
 				}
 				st = s.api.waitStatus(t, id, core.StatusConnected, linkTimeout)
 				if st.RetryAt != nil || st.LastError != nil {
-					t.Errorf("reconnected after the ban: %s, want retryAt and lastError cleared", describe(st))
+					t.Errorf("reconnected after the ban: %s, want retryAt and lastError cleared", apitest.Describe(st))
 				}
 			},
 		},
@@ -109,7 +110,7 @@ func TestSplitFaultsGiveTheDocumentedStatus(t *testing.T) {
 					return ok && st.Status == core.StatusReconnecting && st.LastError != nil && st.LastError.Code == "disconnected"
 				})
 				s.api.waitStatus(t, id, core.StatusConnected, linkTimeout)
-				eventually(t, linkTimeout, "the device to be connected again", func() (bool, string) {
+				apitest.Eventually(t, linkTimeout, "the device to be connected again", func() (bool, string) {
 					c, _ := s.deviceConnected(t, jid)
 					return c, "not connected"
 				})
@@ -139,16 +140,16 @@ func (s *stack) staysDisconnected(t *testing.T, id, jid string, st core.Status) 
 	t.Helper()
 	// The fatal status is recorded as soon as the client reads the server's error;
 	// the socket closes a moment later. Wait for that, then watch for a reconnect.
-	eventually(t, quietWindow, "the simulator to see the device disconnected", func() (bool, string) {
+	apitest.Eventually(t, quietWindow, "the simulator to see the device disconnected", func() (bool, string) {
 		c, _ := s.deviceConnected(t, jid)
 		return !c, "still connected"
 	})
-	never(t, quietWindow, "the session reconnected after a fatal outcome", func() (bool, string) {
+	apitest.Never(t, quietWindow, "the session reconnected after a fatal outcome", func() (bool, string) {
 		if c, _ := s.deviceConnected(t, jid); c {
 			return true, "the simulator sees the device connected"
 		}
-		got := s.api.session(t, id)
-		return got.Status != st, describe(got)
+		got := s.api.Session(t, id)
+		return got.Status != st, apitest.Describe(got)
 	})
 }
 
@@ -156,7 +157,7 @@ func (s *stack) staysDisconnected(t *testing.T, id, jid string, st core.Status) 
 func wantLastError(t *testing.T, s core.Session, code string) {
 	t.Helper()
 	if s.LastError == nil || s.LastError.Code != code || s.LastError.Message == "" || s.LastError.At.IsZero() {
-		t.Errorf("session %s: want lastError %s with a message and a time", describe(s), code)
+		t.Errorf("session %s: want lastError %s with a message and a time", apitest.Describe(s), code)
 	}
 }
 

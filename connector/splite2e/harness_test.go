@@ -292,7 +292,7 @@ func (s *stack) phone(t testing.TB, number, name string) string {
 func (s *stack) link(t testing.TB, id, phone, webhook string) core.Session {
 	t.Helper()
 	s.api.createSession(t, id, webhook)
-	s.api.mustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
+	s.api.MustJSON(t, "POST", "/v1/sessions/"+id+"/connect", nil, 202, nil)
 	qr := s.api.qrCode(t, id)
 	if _, err := s.sim.Control.Scan(ctx(t), phone, qr.Code); err != nil {
 		t.Fatalf("phone %s scans the QR of %s: %v", phone, id, err)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -24,26 +25,26 @@ func TestSplitPairDisconnectLogoutDelete(t *testing.T) {
 	s.startConnector(t, "conn-a")
 	s.api.createSession(t, "desk", "")
 
-	r := s.api.do(t, "POST", "/v1/sessions/desk/pair-code", map[string]string{"phone": "+1 555 000 1111"})
+	r := s.api.Do(t, "POST", "/v1/sessions/desk/pair-code", map[string]string{"phone": "+1 555 000 1111"})
 	var code struct {
 		Code string `json:"code"`
 		Poll string `json:"poll"`
 	}
-	r.decode(t, &code)
-	if r.status == 202 {
-		eventually(t, linkTimeout, "the pairing code", func() (bool, string) {
-			p := s.api.do(t, "GET", code.Poll, nil)
-			p.decode(t, &code)
-			return p.status == 200, p.String()
+	r.Decode(t, &code)
+	if r.Status == 202 {
+		apitest.Eventually(t, linkTimeout, "the pairing code", func() (bool, string) {
+			p := s.api.Do(t, "GET", code.Poll, nil)
+			p.Decode(t, &code)
+			return p.Status == 200, p.String()
 		})
-	} else if r.status != 200 {
+	} else if r.Status != 200 {
 		t.Fatalf("pair-code: %s, want 200 with a code (or 202 with a poll location)", r)
 	}
 	if !pairCodeRE.MatchString(code.Code) {
 		t.Fatalf("pairing code %q, want ABCD-EFGH", code.Code)
 	}
-	if st := s.api.session(t, "desk"); st.Status != core.StatusPairing {
-		t.Errorf("while the code is shown: %s, want pairing", describe(st))
+	if st := s.api.Session(t, "desk"); st.Status != core.StatusPairing {
+		t.Errorf("while the code is shown: %s, want pairing", apitest.Describe(st))
 	}
 	dev, err := s.sim.Control.LinkCode(ctx(t), alice, code.Code)
 	if err != nil {
@@ -54,55 +55,55 @@ func TestSplitPairDisconnectLogoutDelete(t *testing.T) {
 		t.Errorf("paired session jid %q, want %q", linked.JID, dev.JID)
 	}
 
-	if r := s.api.do(t, "POST", "/v1/diagnostics", nil); r.status != 202 {
+	if r := s.api.Do(t, "POST", "/v1/diagnostics", nil); r.Status != 202 {
 		t.Errorf("POST /v1/diagnostics: %s, want 202 (the connector runs them)", r)
 	}
 
-	s.api.mustJSON(t, "POST", "/v1/sessions/desk/disconnect", nil, 202, nil)
+	s.api.MustJSON(t, "POST", "/v1/sessions/desk/disconnect", nil, 202, nil)
 	s.api.waitStatus(t, "desk", core.StatusDisconnected, linkTimeout)
-	eventually(t, linkTimeout, "the device to go offline", func() (bool, string) {
+	apitest.Eventually(t, linkTimeout, "the device to go offline", func() (bool, string) {
 		c, ok := s.deviceConnected(t, linked.JID)
 		return ok && !c, "still connected"
 	})
-	s.api.mustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
+	s.api.MustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
 	if again := s.api.waitStatus(t, "desk", core.StatusConnected, linkTimeout); again.JID != linked.JID {
 		t.Errorf("reconnected as %q, want %q (no new link)", again.JID, linked.JID)
 	}
 
-	s.api.mustJSON(t, "POST", "/v1/sessions/desk/logout", nil, 202, nil)
+	s.api.MustJSON(t, "POST", "/v1/sessions/desk/logout", nil, 202, nil)
 	out := s.api.waitStatus(t, "desk", core.StatusLoggedOut, linkTimeout)
 	if out.LastError == nil || out.LastError.Code != "logout_requested" {
-		t.Errorf("after logout: %s, want lastError logout_requested", describe(out))
+		t.Errorf("after logout: %s, want lastError logout_requested", apitest.Describe(out))
 	}
-	eventually(t, linkTimeout, "the phone to forget the device", func() (bool, string) {
+	apitest.Eventually(t, linkTimeout, "the phone to forget the device", func() (bool, string) {
 		_, ok := s.deviceConnected(t, linked.JID)
 		return !ok, "the simulator still lists " + linked.JID
 	})
 
 	// Link again by QR, leave a message behind, then delete everything.
-	s.api.mustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
+	s.api.MustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
 	if _, err := s.sim.Control.Scan(ctx(t), alice, s.api.qrCode(t, "desk").Code); err != nil {
 		t.Fatalf("scan: %v", err)
 	}
 	relinked := s.api.waitStatus(t, "desk", core.StatusConnected, linkTimeout)
-	m := s.api.send(t, "desk", bob, "before delete")
+	m := s.api.Send(t, "desk", bob, "before delete")
 	s.api.waitMessage(t, "desk", m.ID, core.MessageSent)
-	s.api.mustJSON(t, "DELETE", "/v1/sessions/desk", nil, 202, nil)
-	eventually(t, linkTimeout, "the session to be gone", func() (bool, string) {
-		r := s.api.do(t, "GET", "/v1/sessions/desk", nil)
-		return r.status == 404, r.String()
+	s.api.MustJSON(t, "DELETE", "/v1/sessions/desk", nil, 202, nil)
+	apitest.Eventually(t, linkTimeout, "the session to be gone", func() (bool, string) {
+		r := s.api.Do(t, "GET", "/v1/sessions/desk", nil)
+		return r.Status == 404, r.String()
 	})
-	if r := s.api.do(t, "GET", "/v1/sessions/desk/messages/"+m.ID, nil); r.status != 404 {
+	if r := s.api.Do(t, "GET", "/v1/sessions/desk/messages/"+m.ID, nil); r.Status != 404 {
 		t.Errorf("a deleted session's message: %s, want 404", r)
 	}
-	eventually(t, linkTimeout, "the phone to forget the deleted session's device", func() (bool, string) {
+	apitest.Eventually(t, linkTimeout, "the phone to forget the deleted session's device", func() (bool, string) {
 		_, ok := s.deviceConnected(t, relinked.JID)
 		return !ok, "the simulator still lists " + relinked.JID
 	})
 	if fresh := s.api.createSession(t, "desk", ""); fresh.Status != core.StatusNew || fresh.JID != "" {
-		t.Errorf("re-created session: %s, want a new, unlinked session", describe(fresh))
+		t.Errorf("re-created session: %s, want a new, unlinked session", apitest.Describe(fresh))
 	}
-	if got := s.api.messages(t, "desk", ""); len(got) != 0 {
+	if got := s.api.Messages(t, "desk", ""); len(got) != 0 {
 		t.Errorf("re-created session lists %d old messages", len(got))
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wagate/wagate/connector/internal/apitest"
 )
 
 // proc is a child process (devapi or a connector) in its own process group. Its JSON
@@ -133,7 +135,7 @@ func (p *proc) lines(match func(logLine) bool) []logLine {
 func (p *proc) waitLog(t testing.TB, timeout time.Duration, msg string, match func(logLine) bool) logLine {
 	t.Helper()
 	var found logLine
-	eventually(t, timeout, fmt.Sprintf("%s to log %s", p.name, msg), func() (bool, string) {
+	apitest.Eventually(t, timeout, fmt.Sprintf("%s to log %s", p.name, msg), func() (bool, string) {
 		if ls := p.find(msg, match); len(ls) > 0 {
 			found = ls[len(ls)-1]
 			return true, ""

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -23,26 +24,26 @@ func TestSplitRealBootstraps(t *testing.T) {
 	var health struct {
 		Status string `json:"status"`
 	}
-	s.api.mustJSON(t, "GET", "/v1/health", nil, 200, &health)
+	s.api.MustJSON(t, "GET", "/v1/health", nil, 200, &health)
 	var report core.Report
-	eventually(t, eventTimeout, "the connector's diagnostics report", func() (bool, string) {
-		r := s.api.do(t, "GET", "/v1/diagnostics", nil)
-		if r.status == 200 {
-			r.decode(t, &report)
+	apitest.Eventually(t, eventTimeout, "the connector's diagnostics report", func() (bool, string) {
+		r := s.api.Do(t, "GET", "/v1/diagnostics", nil)
+		if r.Status == 200 {
+			r.Decode(t, &report)
 		}
-		return r.status == 200 && len(report.Checks) > 0, r.String()
+		return r.Status == 200 && len(report.Checks) > 0, r.String()
 	})
-	if r := newClient(s.api.base, "").do(t, "GET", "/v1/sessions", nil); r.status != 401 {
+	if r := newClient(s.api.Base, "").Do(t, "GET", "/v1/sessions", nil); r.Status != 401 {
 		t.Errorf("no token: %s, want 401", r)
 	}
 	s.api.createSession(t, "desk", s.hook.url(hook))
-	s.api.mustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
+	s.api.MustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
 	code := s.api.qrCode(t, "desk").Code
-	img := s.api.do(t, "GET", "/v1/sessions/desk/qr", nil, "Accept", "image/png")
-	if img.status != 200 || img.header.Get("Content-Type") != "image/png" {
-		t.Fatalf("QR as image: %d %s", img.status, img.header.Get("Content-Type"))
+	img := s.api.Do(t, "GET", "/v1/sessions/desk/qr", nil, "Accept", "image/png")
+	if img.Status != 200 || img.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("QR as image: %d %s", img.Status, img.Header.Get("Content-Type"))
 	}
-	if got := decodeQR(t, img.body); got != code && got != s.api.qrCode(t, "desk").Code {
+	if got := decodeQR(t, img.Body); got != code && got != s.api.qrCode(t, "desk").Code {
 		t.Errorf("the PNG encodes %q, which was never the session's code", got)
 	}
 	dev, err := s.sim.Control.Scan(ctx(t), alice, s.api.qrCode(t, "desk").Code)
@@ -53,15 +54,15 @@ func TestSplitRealBootstraps(t *testing.T) {
 		t.Fatalf("linked as %q, want %q", linked.JID, dev.JID)
 	}
 
-	sent := s.api.send(t, "desk", bob, "through the real bootstraps")
+	sent := s.api.Send(t, "desk", bob, "through the real bootstraps")
 	waitPhoneHas(t, s, bob, sent.ID, "through the real bootstraps", alice)
 	replyID, err := s.sim.Control.SendMessage(ctx(t), bob, alice, "got it")
 	if err != nil {
 		t.Fatalf("Bob replies: %v", err)
 	}
 	s.hook.waitFor(t, hook, 0, "message.in of the reply", messageEvent(core.EventMessageIn, replyID, ""))
-	eventually(t, eventTimeout, "the reply in the inbox", func() (bool, string) {
-		in := s.api.messages(t, "desk", core.DirectionIn)
+	apitest.Eventually(t, eventTimeout, "the reply in the inbox", func() (bool, string) {
+		in := s.api.Messages(t, "desk", core.DirectionIn)
 		return len(in) == 1 && in[0].ID == replyID, describeMessages(in)
 	})
 	s.hook.checkEachOnce(t, hook)

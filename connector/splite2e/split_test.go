@@ -16,6 +16,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/wasim/server"
 )
@@ -39,24 +40,24 @@ func TestSplitLinkMessagesAndRestart(t *testing.T) {
 
 	// What API Gateway gives: no event stream (webhooks carry events), JWTs required,
 	// the admin page beside the API.
-	if r := s.api.do(t, "GET", "/v1/events", nil); r.status != 404 {
+	if r := s.api.Do(t, "GET", "/v1/events", nil); r.Status != 404 {
 		t.Errorf("GET /v1/events: %s, want 404 (the split deployment has no event stream)", r)
 	}
-	if r := newClient(s.api.base, "").do(t, "GET", "/v1/sessions", nil); r.status != 401 {
+	if r := newClient(s.api.Base, "").Do(t, "GET", "/v1/sessions", nil); r.Status != 401 {
 		t.Errorf("no token: %s, want 401", r)
 	}
-	if r := newClient(s.api.base, "").do(t, "GET", "/", nil); r.status != 200 || !strings.Contains(string(r.body), "Messenger Settings") {
-		t.Errorf("admin page: %d", r.status)
+	if r := newClient(s.api.Base, "").Do(t, "GET", "/", nil); r.Status != 200 || !strings.Contains(string(r.Body), "Messenger Settings") {
+		t.Errorf("admin page: %d", r.Status)
 	}
 
 	created := s.api.createSession(t, "desk", s.hook.url(hook))
 	if created.Status != core.StatusNew || created.Tenant != tenantA {
-		t.Fatalf("new session: %s tenant=%q, want status new for tenant %s", describe(created), created.Tenant, tenantA)
+		t.Fatalf("new session: %s tenant=%q, want status new for tenant %s", apitest.Describe(created), created.Tenant, tenantA)
 	}
-	if r := s.other.do(t, "GET", "/v1/sessions/desk", nil); r.status != 404 || r.errorCode() != "not_found" {
+	if r := s.other.Do(t, "GET", "/v1/sessions/desk", nil); r.Status != 404 || r.ErrorCode() != "not_found" {
 		t.Errorf("another tenant reads the session: %s, want 404 not_found", r)
 	}
-	s.api.mustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
+	s.api.MustJSON(t, "POST", "/v1/sessions/desk/connect", nil, 202, nil)
 	s.api.waitStatus(t, "desk", core.StatusQR, linkTimeout)
 
 	// The QR code as JSON (with a PNG of it) and as an image: a binary body that the
@@ -72,11 +73,11 @@ func TestSplitLinkMessagesAndRestart(t *testing.T) {
 	if got := decodeQR(t, png); got != qr.Code {
 		t.Errorf("the JSON answer's PNG encodes %q, want %q", got, qr.Code)
 	}
-	img := s.api.do(t, "GET", "/v1/sessions/desk/qr", nil, "Accept", "image/png")
-	if img.status != 200 || img.header.Get("Content-Type") != "image/png" {
-		t.Fatalf("QR as image: %d %s", img.status, img.header.Get("Content-Type"))
+	img := s.api.Do(t, "GET", "/v1/sessions/desk/qr", nil, "Accept", "image/png")
+	if img.Status != 200 || img.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("QR as image: %d %s", img.Status, img.Header.Get("Content-Type"))
 	}
-	if code := decodeQR(t, img.body); code != qr.Code && code != s.api.qrCode(t, "desk").Code {
+	if code := decodeQR(t, img.Body); code != qr.Code && code != s.api.qrCode(t, "desk").Code {
 		t.Errorf("the PNG encodes %q, which was never the session's code", code)
 	}
 
@@ -88,7 +89,7 @@ func TestSplitLinkMessagesAndRestart(t *testing.T) {
 	if linked.JID != dev.JID {
 		t.Errorf("linked session jid %q, want the phone's new device %q", linked.JID, dev.JID)
 	}
-	if r := s.api.do(t, "GET", "/v1/sessions/desk/qr", nil); r.status != 409 || r.errorCode() != "wrong_state" {
+	if r := s.api.Do(t, "GET", "/v1/sessions/desk/qr", nil); r.Status != 409 || r.ErrorCode() != "wrong_state" {
 		t.Errorf("QR of a connected session: %s, want 409 wrong_state", r)
 	}
 	s.hook.waitFor(t, hook, 0, "session.status qr", sessionStatus("desk", core.StatusQR))
@@ -96,7 +97,7 @@ func TestSplitLinkMessagesAndRestart(t *testing.T) {
 
 	// Send with receipts.
 	text := "hello Bob, this is the front desk " + core.NewID()[:8]
-	sent := s.api.send(t, "desk", bob, text)
+	sent := s.api.Send(t, "desk", bob, text)
 	if sent.Status != core.MessageQueued || sent.Direction != core.DirectionOut || sent.ID == "" {
 		t.Fatalf("accepted message: %+v, want an outgoing queued message with an id", sent)
 	}
@@ -117,11 +118,11 @@ func TestSplitLinkMessagesAndRestart(t *testing.T) {
 		t.Fatalf("Bob replies: %v", err)
 	}
 	s.hook.waitFor(t, hook, 0, "message.in of the reply", messageEvent(core.EventMessageIn, replyID, ""))
-	inbox := s.api.messages(t, "desk", core.DirectionIn)
+	inbox := s.api.Messages(t, "desk", core.DirectionIn)
 	if len(inbox) != 1 || inbox[0].ID != replyID || inbox[0].Text != reply {
 		t.Errorf("inbox %+v, want just the reply %q", inbox, reply)
 	}
-	all := s.api.messages(t, "desk", "")
+	all := s.api.Messages(t, "desk", "")
 	ids := []string{}
 	for i, m := range all {
 		ids = append(ids, m.ID)
@@ -145,19 +146,19 @@ func TestSplitLinkMessagesAndRestart(t *testing.T) {
 	if qrs := conn.find("session_qr", nil); len(qrs) > 0 {
 		t.Errorf("the restarted connector showed %d QR codes, want none", len(qrs))
 	}
-	eventually(t, linkTimeout, "the simulator to see the device connected", func() (bool, string) {
+	apitest.Eventually(t, linkTimeout, "the simulator to see the device connected", func() (bool, string) {
 		c, ok := s.deviceConnected(t, dev.JID)
 		return c && ok, "not connected"
 	})
-	if got := s.api.messages(t, "desk", core.DirectionOut); len(got) != 1 || got[0].ID != sent.ID {
+	if got := s.api.Messages(t, "desk", core.DirectionOut); len(got) != 1 || got[0].ID != sent.ID {
 		t.Errorf("after the restart the outbox has %d messages, want the one sent before", len(got))
 	}
-	second := s.api.send(t, "desk", bob, "after the restart")
+	second := s.api.Send(t, "desk", bob, "after the restart")
 	waitPhoneHas(t, s, bob, second.ID, "after the restart", alice)
 	s.hook.waitFor(t, hook, mark, "session.status connected after the restart", sessionStatus("desk", core.StatusConnected))
 	for _, d := range s.hook.at(hook)[mark:] {
 		if st, ok := sessionOf(d.event, "desk"); ok && st.Status == core.StatusQR {
-			t.Errorf("the restarted session asked for a QR code: %s", describe(st))
+			t.Errorf("the restarted session asked for a QR code: %s", apitest.Describe(st))
 		}
 	}
 
@@ -174,7 +175,7 @@ func TestSplitLinkMessagesAndRestart(t *testing.T) {
 // waitPhoneHas waits until phone received the message id with text from sender.
 func waitPhoneHas(t testing.TB, s *stack, phone, id, text, sender string) {
 	t.Helper()
-	eventually(t, eventTimeout, phone+" to receive "+id, func() (bool, string) {
+	apitest.Eventually(t, eventTimeout, phone+" to receive "+id, func() (bool, string) {
 		got, err := s.sim.Control.Messages(ctx(t), phone)
 		if err != nil {
 			return false, err.Error()
