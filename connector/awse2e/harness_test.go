@@ -35,7 +35,6 @@ const (
 	readyTimeout = 60 * time.Second // a connector process is up
 	linkTimeout  = 60 * time.Second // QR shown, scanned, connected
 	eventTimeout = 30 * time.Second // a message or status arrives
-	stopTimeout  = 40 * time.Second // a process exits after SIGTERM (its budget is 25 s)
 	setupTimeout = 2 * time.Minute  // tables and queues exist
 	opTimeout    = 10 * time.Second // one call to an emulator or the simulator
 	testLease    = 3 * time.Second  // WAGATE_LEASE_DURATION of the child processes

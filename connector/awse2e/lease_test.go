@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/connector/internal/apitest"
+	"github.com/wagate/wagate/connector/internal/proctest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -38,7 +39,7 @@ func TestOneHolderAcrossConnectorProcesses(t *testing.T) {
 	// 1. The holder stops: it releases the lease and the standby takes it at once.
 	b := startStandby(t, s, "conn-b")
 	took := handover(t, s, a, b, syscall.SIGTERM, "")
-	if code := a.waitExit(t, stopTimeout); code != 0 {
+	if code := a.WaitExit(t, proctest.StopTimeout); code != 0 {
 		t.Errorf("conn-a exit code %d after SIGTERM, want 0", code)
 	}
 	t.Logf("handover after SIGTERM: %s", took)
@@ -60,8 +61,8 @@ func TestOneHolderAcrossConnectorProcesses(t *testing.T) {
 	held := s.session(t, "desk")
 	loginsBefore := s.logins.count(dev.JID)
 	resumed := time.Now()
-	c.signal(t, syscall.SIGCONT)
-	c.waitLog(t, eventTimeout, "session_lease_lost", sessionLog("desk"))
+	c.Signal(t, syscall.SIGCONT)
+	c.WaitLog(t, eventTimeout, "session_lease_lost", sessionLog("desk"))
 	apitest.Never(t, 2*testLease, "the session to leave the new holder", func() (bool, string) {
 		sess, l := s.session(t, "desk"), s.lease(t, "desk")
 		if sess.Status != core.StatusConnected || sess.Fence != held.Fence || l.Owner != "conn-d" {
@@ -73,7 +74,7 @@ func TestOneHolderAcrossConnectorProcesses(t *testing.T) {
 		return false, ""
 	})
 	if replaced(d) {
-		t.Errorf("the new holder was replaced by the resumed process:\n%s", d.output())
+		t.Errorf("the new holder was replaced by the resumed process:\n%s", d.Output())
 	}
 	for _, e := range s.events.all(t, s) {
 		if statusEvent("desk", core.StatusReplaced)(e) {
@@ -81,12 +82,12 @@ func TestOneHolderAcrossConnectorProcesses(t *testing.T) {
 		}
 	}
 	// The resumed process is a standby now: it leaves the commands to the holder.
-	c.waitLog(t, eventTimeout, "commands_paused", loggedAfter(resumed))
-	resumedAt := len(c.find("command_done", nil))
+	c.WaitLog(t, eventTimeout, "commands_paused", loggedAfter(resumed))
+	resumedAt := len(c.Find("command_done", nil))
 	for i := range 3 {
 		sendAndReceive(t, s, alice, bob, fmt.Sprintf("after the handovers (%d)", i))
 	}
-	if n := len(c.find("command_done", nil)); n != resumedAt {
+	if n := len(c.Find("command_done", nil)); n != resumedAt {
 		t.Errorf("the resumed standby handled %d commands of the session held by conn-d", n-resumedAt)
 	}
 
@@ -97,7 +98,7 @@ func TestOneHolderAcrossConnectorProcesses(t *testing.T) {
 	}
 	for _, p := range []*proc{a, b} {
 		if replaced(p) {
-			t.Errorf("%s was replaced by another connection while it held the session:\n%s", p.name, p.output())
+			t.Errorf("%s was replaced by another connection while it held the session:\n%s", p.Name, p.Output())
 		}
 	}
 }
@@ -107,8 +108,8 @@ func TestOneHolderAcrossConnectorProcesses(t *testing.T) {
 func startStandby(t *testing.T, s *stack, id string) *proc {
 	t.Helper()
 	p := startConnector(t, s, id)
-	p.waitLog(t, readyTimeout, "lease_waiting", sessionLog("desk"))
-	p.waitLog(t, readyTimeout, "commands_paused", nil)
+	p.WaitLog(t, readyTimeout, "lease_waiting", sessionLog("desk"))
+	p.WaitLog(t, readyTimeout, "commands_paused", nil)
 	if got := s.lease(t, "desk").Owner; got == id {
 		t.Fatalf("the standby %s took the lease of a running holder", id)
 	}
@@ -121,13 +122,13 @@ func startStandby(t *testing.T, s *stack, id string) *proc {
 // must have taken over from.
 func handover(t *testing.T, s *stack, holder, standby *proc, sig syscall.Signal, prevOwner string) time.Duration {
 	t.Helper()
-	if got := s.lease(t, "desk").Owner; got != holder.name {
-		t.Fatalf("lease owner %q before the handover, want %s", got, holder.name)
+	if got := s.lease(t, "desk").Owner; got != holder.Name {
+		t.Fatalf("lease owner %q before the handover, want %s", got, holder.Name)
 	}
 	start := time.Now()
-	holder.signal(t, sig)
-	line := standby.waitLog(t, linkTimeout, "session_connected", sessionLog("desk"))
-	at, err := time.Parse(time.RFC3339Nano, line.str("time"))
+	holder.Signal(t, sig)
+	line := standby.WaitLog(t, linkTimeout, "session_connected", sessionLog("desk"))
+	at, err := time.Parse(time.RFC3339Nano, line.Str("time"))
 	if err != nil {
 		t.Fatalf("session_connected line without a time: %v", line)
 	}
@@ -136,11 +137,11 @@ func handover(t *testing.T, s *stack, holder, standby *proc, sig syscall.Signal,
 		t.Errorf("handover after %s took %s, want at most %s", sig, took, handoverBound)
 	}
 	s.waitStatus(t, "desk", core.StatusConnected, eventTimeout)
-	if l := s.lease(t, "desk"); l.Owner != standby.name {
-		t.Errorf("lease owner %q after the handover, want %s", l.Owner, standby.name)
+	if l := s.lease(t, "desk"); l.Owner != standby.Name {
+		t.Errorf("lease owner %q after the handover, want %s", l.Owner, standby.Name)
 	}
-	if prevOwner != "" && len(standby.find("lease_taking_over", func(l logLine) bool { return l.str("holder") == prevOwner })) == 0 {
-		t.Errorf("%s took the session without waiting out %s's lease", standby.name, prevOwner)
+	if prevOwner != "" && len(standby.Find("lease_taking_over", func(l logLine) bool { return l.Str("holder") == prevOwner })) == 0 {
+		t.Errorf("%s took the session without waiting out %s's lease", standby.Name, prevOwner)
 	}
 	return took
 }
@@ -148,13 +149,13 @@ func handover(t *testing.T, s *stack, holder, standby *proc, sig syscall.Signal,
 // loggedAfter matches log lines written after t.
 func loggedAfter(t time.Time) func(logLine) bool {
 	return func(l logLine) bool {
-		at, err := time.Parse(time.RFC3339Nano, l.str("time"))
+		at, err := time.Parse(time.RFC3339Nano, l.Str("time"))
 		return err == nil && at.After(t)
 	}
 }
 
 // replaced reports whether a process's connection was replaced by another one.
-func replaced(p *proc) bool { return strings.Contains(p.output(), "stream_replaced") }
+func replaced(p *proc) bool { return strings.Contains(p.Output(), "stream_replaced") }
 
 // deviceWatch samples the simulator's devices of one account.
 type deviceWatch struct {

@@ -71,7 +71,7 @@ func TestPoisonCommandEndsInTheDeadLetterQueue(t *testing.T) {
 			t.Errorf("the dead-letter queue lacks %q; it holds %q", body, dead)
 		}
 	}
-	if n := len(a.find("command_undecodable", nil)); n < len(poison)*maxReceives {
+	if n := len(a.Find("command_undecodable", nil)); n < len(poison)*maxReceives {
 		t.Errorf("the connector logged %d undecodable commands, want one per receive (%d)", n, len(poison)*maxReceives)
 	}
 	if sess := s.session(t, "desk"); sess.Status != core.StatusConnected {

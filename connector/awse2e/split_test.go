@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/connector/internal/apitest"
+	"github.com/wagate/wagate/connector/internal/proctest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -47,8 +48,8 @@ func TestSplitConnectorOnDynamoDB(t *testing.T) {
 	// Restart the process: a clean stop releases the lease, a new process on the
 	// same tables reconnects the session with the stored keys.
 	stopped := time.Now()
-	a.signal(t, syscall.SIGTERM)
-	if code := a.waitExit(t, stopTimeout); code != 0 {
+	a.Signal(t, syscall.SIGTERM)
+	if code := a.WaitExit(t, proctest.StopTimeout); code != 0 {
 		t.Errorf("connector exit code %d after SIGTERM, want 0", code)
 	}
 	stopTook := time.Since(stopped)
@@ -60,12 +61,12 @@ func TestSplitConnectorOnDynamoDB(t *testing.T) {
 	}
 	logins := s.logins.count(dev.JID)
 	b := startConnector(t, s, "conn-b")
-	b.waitLog(t, linkTimeout, "session_connected", sessionLog("desk"))
+	b.WaitLog(t, linkTimeout, "session_connected", sessionLog("desk"))
 	after := s.waitStatus(t, "desk", core.StatusConnected, linkTimeout)
 	if after.JID != dev.JID {
 		t.Errorf("after the restart the session is %q, want the same device %q", after.JID, dev.JID)
 	}
-	if qr := b.find("session_qr", sessionLog("desk")); len(qr) > 0 {
+	if qr := b.Find("session_qr", sessionLog("desk")); len(qr) > 0 {
 		t.Errorf("the restarted connector showed %d QR codes, want none", len(qr))
 	}
 	if got := s.logins.count(dev.JID); got != logins+1 {
@@ -169,7 +170,7 @@ func checkHealth(t testing.TB, p *proc, want int) {
 	t.Helper()
 	resp, err := http.Get("http://" + p.health + "/healthz")
 	if err != nil {
-		t.Fatalf("health of %s: %v", p.name, err)
+		t.Fatalf("health of %s: %v", p.Name, err)
 	}
 	defer resp.Body.Close()
 	var body struct {
@@ -177,8 +178,8 @@ func checkHealth(t testing.TB, p *proc, want int) {
 		Connector string `json:"connector"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&body)
-	if resp.StatusCode != want || (want == http.StatusOK && (body.Status != "ok" || body.Connector != p.name)) {
-		t.Errorf("health of %s: %d %+v, want %d", p.name, resp.StatusCode, body, want)
+	if resp.StatusCode != want || (want == http.StatusOK && (body.Status != "ok" || body.Connector != p.Name)) {
+		t.Errorf("health of %s: %d %+v, want %d", p.Name, resp.StatusCode, body, want)
 	}
 }
 

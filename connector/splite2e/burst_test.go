@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/wagate/wagate/connector/internal/apitest"
+	"github.com/wagate/wagate/connector/internal/proctest"
 	"github.com/wagate/wagate/core"
 )
 
@@ -68,7 +70,7 @@ func TestSplitKillDuringBurst(t *testing.T) {
 				}
 			}
 			if n >= burstKillAt {
-				conn.kill()
+				conn.Kill(syscall.SIGKILL)
 				mu.Lock()
 				killed.phone, killed.accepted = n, len(accepted)
 				mu.Unlock()
@@ -110,7 +112,7 @@ func TestSplitKillDuringBurst(t *testing.T) {
 	}
 	close(jobs)
 	wg.Wait()
-	conn.waitExit(t)
+	conn.WaitExit(t, proctest.StopTimeout)
 	t.Logf("accepted %d of %d (refused by status: %v); connector killed when the phone had %d and the API had accepted %d",
 		len(accepted), burstTotal, refused, killed.phone, killed.accepted)
 	if killed.phone == 0 || killed.accepted >= len(accepted) {
@@ -158,7 +160,7 @@ func TestSplitKillDuringBurst(t *testing.T) {
 		}
 	}
 	t.Logf("the new connector skipped %d redelivered sends of messages already sent; %d messages reached the phone a second time with the same id",
-		len(next.find("message_send_skipped", nil)), copies)
+		len(next.Find("message_send_skipped", nil)), copies)
 	sort.Strings(wrong)
 	if len(wrong) > 0 {
 		t.Errorf("%d accepted messages did not reach the phone exactly once under their id: %v", len(wrong), wrong)

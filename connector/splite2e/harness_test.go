@@ -19,6 +19,7 @@ import (
 	"go.mau.fi/whatsmeow"
 
 	keystore "github.com/wagate/wagate/connector/dynamo"
+	"github.com/wagate/wagate/connector/internal/proctest"
 	"github.com/wagate/wagate/connector/wa"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/core/awstest"
@@ -33,7 +34,6 @@ const (
 	readyTimeout = 90 * time.Second // a child process is up
 	linkTimeout  = 60 * time.Second // QR shown, scanned, connected
 	eventTimeout = 45 * time.Second // a message, status or webhook arrives
-	stopTimeout  = 40 * time.Second // a process exits after SIGTERM (its budget is 25 s)
 	setupTimeout = 2 * time.Minute  // tables and queues exist
 	opTimeout    = 30 * time.Second // one call to an emulator or the simulator
 	buildTimeout = 10 * time.Minute // building the binaries
@@ -231,8 +231,8 @@ func (s *stack) startDevapi(t testing.TB, rie bool) {
 	} else {
 		args = append(args, "-webhook-retry-base", webhookRetryBase.String())
 	}
-	s.devapi = startProc(t, "devapi", built.devapi, env, args...)
-	url := s.devapi.waitLog(t, readyTimeout, "devapi_listening", nil).str("url")
+	s.devapi = proctest.Start(t, "devapi", built.devapi, env, args...)
+	url := s.devapi.WaitLog(t, readyTimeout, "devapi_listening", nil).Str("url")
 	s.api, s.other = newClient(url, tokenA), newClient(url, tokenB)
 }
 
@@ -253,8 +253,8 @@ func (s *stack) startConnector(t testing.TB, id string) *proc {
 		"WAGATE_CONNECTOR_ID=" + id,
 		"WAGATE_DATA=" + filepath.Join(s.dir, id),
 	}, s.awsEnv...)
-	p := startProc(t, "connector "+id, built.connector, env)
-	p.waitLog(t, readyTimeout, "connector_ready", nil)
+	p := proctest.Start(t, "connector "+id, built.connector, env)
+	p.WaitLog(t, readyTimeout, "connector_ready", nil)
 	return p
 }
 

@@ -69,11 +69,11 @@ func TestSplitRealBootstraps(t *testing.T) {
 
 	// The functions' own log lines (devapi's carry component=devapi).
 	for _, fn := range []string{"api-sessions", "api-qr", "api-messages", "api-diagnostics", "events-consumer"} {
-		if len(s.devapi.lines(func(l logLine) bool { return l.str("function") == fn && l.str("component") == "" })) == 0 {
+		if len(s.devapi.Lines(func(l logLine) bool { return l.Str("function") == fn && l.Str("component") == "" })) == 0 {
 			t.Errorf("function %s logged nothing: it did not run", fn)
 		}
 	}
-	if n := strings.Count(s.devapi.output(), "START RequestId:"); n == 0 {
+	if n := strings.Count(s.devapi.Output(), "START RequestId:"); n == 0 {
 		t.Errorf("the emulator reported no invocations")
 	}
 }

@@ -135,15 +135,15 @@ func TestSplitLinkMessagesAndRestart(t *testing.T) {
 	}
 
 	// Restart the connector: the session comes back on the stored keys, no QR.
-	conn.stop(t)
+	conn.Stop(t)
 	mark := len(s.hook.at(hook))
 	conn = s.startConnector(t, "conn-b")
-	conn.waitLog(t, linkTimeout, "session_connected", func(l logLine) bool { return l.str("session") == "desk" })
+	conn.WaitLog(t, linkTimeout, "session_connected", func(l logLine) bool { return l.Str("session") == "desk" })
 	after := s.api.waitStatus(t, "desk", core.StatusConnected, linkTimeout)
 	if after.JID != dev.JID {
 		t.Errorf("after the restart the session is %q, want the same device %q", after.JID, dev.JID)
 	}
-	if qrs := conn.find("session_qr", nil); len(qrs) > 0 {
+	if qrs := conn.Find("session_qr", nil); len(qrs) > 0 {
 		t.Errorf("the restarted connector showed %d QR codes, want none", len(qrs))
 	}
 	apitest.Eventually(t, linkTimeout, "the simulator to see the device connected", func() (bool, string) {
@@ -163,7 +163,7 @@ func TestSplitLinkMessagesAndRestart(t *testing.T) {
 	}
 
 	s.hook.checkEachOnce(t, hook)
-	for name, out := range map[string]string{"devapi": s.devapi.output(), "connector": conn.output()} {
+	for name, out := range map[string]string{"devapi": s.devapi.Output(), "connector": conn.Output()} {
 		for _, secret := range []string{tokenA, text, reply, webhookSecret} {
 			if strings.Contains(out, secret) {
 				t.Errorf("the %s logs contain %q", name, secret)

@@ -1,4 +1,4 @@
-package splite2e
+package proctest
 
 import "syscall"
 

@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package splite2e
+package proctest
 
 import "syscall"
 
