@@ -155,12 +155,12 @@ func (c *Connector) Run(ctx context.Context) (err error) {
 	c.mgrErr = make(chan error, 1)
 	c.health = newHealthServer(c)
 	if c.emf != nil {
-		c.goRun(func() { _ = c.emf.Run(runCtx, metricsFlushInterval) })
+		c.done.Go(func() { _ = c.emf.Run(runCtx, metricsFlushInterval) })
 	}
-	c.goRun(func() { c.mgrErr <- c.mgr.Run(runCtx) })
-	c.goRun(func() { c.consumeCommands(cmdCtx) })
-	c.goRun(func() { startDiagnostics(runCtx, diagnose, c.mgr, c.stores.state, c.log) })
-	c.goRun(func() {
+	c.done.Go(func() { c.mgrErr <- c.mgr.Run(runCtx) })
+	c.done.Go(func() { c.consumeCommands(cmdCtx) })
+	c.done.Go(func() { startDiagnostics(runCtx, diagnose, c.mgr, c.stores.state, c.log) })
+	c.done.Go(func() {
 		if err := c.health.Serve(c.healthLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			c.log.Error("health_serve_failed", "event", "health_serve_failed", "outcome", "fail", "error", err)
 		}
@@ -188,14 +188,6 @@ func (c *Connector) identify(cfg *Config) error {
 	c.lock = lock
 	cfg.ConnectorID, err = connectorID(cfg.DataDir)
 	return err
-}
-
-func (c *Connector) goRun(fn func()) {
-	c.done.Add(1)
-	go func() {
-		defer c.done.Done()
-		fn()
-	}()
 }
 
 // Close answers 503 on the health endpoint, stops taking commands, disconnects every

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 )
 
@@ -48,25 +47,9 @@ func newHealthServer(c *Connector) *http.Server {
 // wildcard listen address is checked on loopback. It is the container health check
 // of the connector image (`connector healthcheck`).
 func ConnectorHealthcheck(ctx context.Context, addr string) error {
-	host, port, err := net.SplitHostPort(addr)
+	resp, url, err := getLocal(ctx, "WAGATE_HEALTH_ADDR", addr, "/healthz")
 	if err != nil {
-		return fmt.Errorf("healthcheck: WAGATE_HEALTH_ADDR %q: want host:port", addr)
-	}
-	switch host {
-	case "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::":
-		host = "::1"
-	}
-	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return fmt.Errorf("healthcheck: %w", err)
-	}
-	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("healthcheck: %w", err)
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

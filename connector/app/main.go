@@ -174,19 +174,19 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.srv.ErrorLog = slog.NewLogLogger(m.log.With("component", "http").Handler(), slog.LevelWarn)
 	m.mgrErr = make(chan error, 1)
 	if m.emf != nil {
-		m.goRun(func() { _ = m.emf.Run(runCtx, metricsFlushInterval) })
+		m.done.Go(func() { _ = m.emf.Run(runCtx, metricsFlushInterval) })
 	}
-	m.goRun(func() { m.mgrErr <- m.mgr.Run(runCtx) })
+	m.done.Go(func() { m.mgrErr <- m.mgr.Run(runCtx) })
 	if m.hooks != nil {
-		m.goRun(func() { m.hooks.run(runCtx) })
+		m.done.Go(func() { m.hooks.run(runCtx) })
 	}
-	m.goRun(func() {
+	m.done.Go(func() {
 		if err := m.consumer.ConsumeCommands(runCtx, m.mgr.HandleCommand); err != nil && runCtx.Err() == nil {
 			m.log.Error("commands_consumer_stopped", "event", "commands_consumer_stopped", "outcome", "fail", "error", err)
 		}
 	})
-	m.goRun(func() { startDiagnostics(runCtx, diagnose, m.mgr, m.state, m.log) })
-	m.goRun(func() {
+	m.done.Go(func() { startDiagnostics(runCtx, diagnose, m.mgr, m.state, m.log) })
+	m.done.Go(func() {
 		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.log.Error("http_serve_failed", "event", "http_serve_failed", "outcome", "fail", "error", err)
 		}
@@ -194,15 +194,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.banner(cfg, created)
 	m.webhookBanner(cfg)
 	return nil
-}
-
-// goRun starts fn as a goroutine Close waits for.
-func (m *Main) goRun(fn func()) {
-	m.done.Add(1)
-	go func() {
-		defer m.done.Done()
-		fn()
-	}()
 }
 
 // Close stops serving, disconnects every session cleanly (within

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -71,7 +70,7 @@ type stack struct {
 func newStack(t testing.TB) *stack {
 	t.Helper()
 	s := &stack{ddb: awstest.DynamoDB(t), sqs: awstest.SQS(t), dir: t.TempDir(), logins: &loginLog{}}
-	s.awsEnv = childAWSEnv(t, s.dir)
+	s.awsEnv = awstest.ChildEnv(t, s.dir)
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	s.stateTable, s.keyTable = awstest.Name("wagate-state-"), awstest.Name("wagate-keys-")
@@ -121,26 +120,6 @@ func (s *stack) serveAPI(t testing.TB, state core.State) *client {
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	return newClient(srv.URL, apiToken)
-}
-
-// childAWSEnv returns the AWS settings of a child process: the emulator endpoints
-// (checked to be loopback by awstest), static test credentials, and no shared
-// configuration or instance metadata, so the SDK can never reach AWS.
-func childAWSEnv(t testing.TB, dir string) []string {
-	t.Helper()
-	region := os.Getenv(awstest.EnvRegion)
-	if region == "" {
-		region = awstest.DefaultRegion
-	}
-	none := filepath.Join(dir, "no-aws-config")
-	return []string{
-		awstest.EnvDynamoDB + "=" + os.Getenv(awstest.EnvDynamoDB),
-		awstest.EnvSQS + "=" + os.Getenv(awstest.EnvSQS),
-		"AWS_REGION=" + region,
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none,
-		"AWS_EC2_METADATA_DISABLED=true", "HOME=" + dir,
-	}
 }
 
 // connectorEnv returns the environment of a connector process on this stack.

@@ -180,7 +180,7 @@ func newStack(t testing.TB, rie bool) *stack {
 	t.Helper()
 	ddb := awstest.DynamoDB(t)
 	s := &stack{sqs: awstest.SQS(t), dir: t.TempDir()}
-	s.awsEnv = childAWSEnv(t, s.dir)
+	s.awsEnv = awstest.ChildEnv(t, s.dir)
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	s.stateTable, s.keyTable = awstest.Name("split-state-"), awstest.Name("split-keys-")
@@ -256,26 +256,6 @@ func (s *stack) startConnector(t testing.TB, id string) *proc {
 	p := proctest.Start(t, "connector "+id, built.connector, env)
 	p.WaitLog(t, readyTimeout, "connector_ready", nil)
 	return p
-}
-
-// childAWSEnv returns the AWS settings of a child process: the emulator endpoints
-// (checked to be loopback by awstest), static test credentials, and no shared
-// configuration or instance metadata, so the SDK can never reach AWS.
-func childAWSEnv(t testing.TB, dir string) []string {
-	t.Helper()
-	region := os.Getenv(awstest.EnvRegion)
-	if region == "" {
-		region = awstest.DefaultRegion
-	}
-	none := filepath.Join(dir, "no-aws-config")
-	return []string{
-		awstest.EnvDynamoDB + "=" + os.Getenv(awstest.EnvDynamoDB),
-		awstest.EnvSQS + "=" + os.Getenv(awstest.EnvSQS),
-		"AWS_REGION=" + region,
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none,
-		"AWS_EC2_METADATA_DISABLED=true", "HOME=" + dir,
-	}
 }
 
 // phone creates a fake phone on the simulator and returns its number.

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -110,3 +111,22 @@ func checkLoopback(endpoint string) error {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// ChildEnv returns the AWS settings of a child process a test starts: the emulator
+// endpoints (loopback, checked), static test credentials, and no shared
+// configuration or instance metadata, so the child's SDK can never reach AWS. dir is
+// a folder of the test's own; it becomes the child's HOME.
+func ChildEnv(tb testing.TB, dir string) []string {
+	tb.Helper()
+	_, ddb := config(tb, EnvDynamoDB)
+	cfg, sq := config(tb, EnvSQS)
+	none := filepath.Join(dir, "no-aws-config")
+	return []string{
+		EnvDynamoDB + "=" + ddb,
+		EnvSQS + "=" + sq,
+		EnvRegion + "=" + cfg.Region,
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none,
+		"AWS_EC2_METADATA_DISABLED=true", "HOME=" + dir,
+	}
+}
