@@ -1,18 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"image"
-	_ "image/png"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
@@ -53,7 +47,7 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("QR png field is not base64: %v", err)
 	}
-	if got := decodeQR(t, png); got != qr.Code {
+	if got := apitest.DecodeQR(t, png); got != qr.Code {
 		t.Errorf("the JSON answer's PNG encodes %q, want its code %q", got, qr.Code)
 	}
 	img := e.api.Do(t, "GET", "/v1/sessions/desk/qr", nil, "Accept", "image/png")
@@ -61,7 +55,7 @@ func TestLinkByQRThenMessagesFlow(t *testing.T) {
 		t.Fatalf("QR as image: %d %s", img.Status, img.Header.Get("Content-Type"))
 	}
 	// Codes rotate: the image shows the code of its moment, the same or the next one.
-	imgCode := decodeQR(t, img.Body)
+	imgCode := apitest.DecodeQR(t, img.Body)
 	if imgCode != qr.Code && imgCode != e.qrCode(t, "desk") {
 		t.Errorf("the PNG encodes %q, which was never the session's code", imgCode)
 	}
@@ -205,24 +199,6 @@ func (e *env) waitMessage(t testing.TB, id, msgID string, want core.MessageStatu
 		return m.Status == want, string(m.Status) + " " + m.Error
 	})
 	return m
-}
-
-// decodeQR reads the text of a QR code image.
-func decodeQR(t testing.TB, png []byte) string {
-	t.Helper()
-	img, _, err := image.Decode(bytes.NewReader(png))
-	if err != nil {
-		t.Fatalf("decode QR image: %v", err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatalf("QR bitmap: %v", err)
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("read QR image: %v", err)
-	}
-	return res.GetText()
 }
 
 // summarize lists the ids and texts a phone received, for failure messages.

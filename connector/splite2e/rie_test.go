@@ -43,7 +43,7 @@ func TestSplitRealBootstraps(t *testing.T) {
 	if img.Status != 200 || img.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("QR as image: %d %s", img.Status, img.Header.Get("Content-Type"))
 	}
-	if got := decodeQR(t, img.Body); got != code && got != s.api.qrCode(t, "desk").Code {
+	if got := apitest.DecodeQR(t, img.Body); got != code && got != s.api.qrCode(t, "desk").Code {
 		t.Errorf("the PNG encodes %q, which was never the session's code", got)
 	}
 	dev, err := s.sim.Control.Scan(ctx(t), alice, s.api.qrCode(t, "desk").Code)

@@ -3,18 +3,12 @@
 package splite2e
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
-	"image"
-	_ "image/png" // QR images
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
@@ -70,14 +64,14 @@ func TestSplitLinkMessagesAndRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("QR png field: %v", err)
 	}
-	if got := decodeQR(t, png); got != qr.Code {
+	if got := apitest.DecodeQR(t, png); got != qr.Code {
 		t.Errorf("the JSON answer's PNG encodes %q, want %q", got, qr.Code)
 	}
 	img := s.api.Do(t, "GET", "/v1/sessions/desk/qr", nil, "Accept", "image/png")
 	if img.Status != 200 || img.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("QR as image: %d %s", img.Status, img.Header.Get("Content-Type"))
 	}
-	if code := decodeQR(t, img.Body); code != qr.Code && code != s.api.qrCode(t, "desk").Code {
+	if code := apitest.DecodeQR(t, img.Body); code != qr.Code && code != s.api.qrCode(t, "desk").Code {
 		t.Errorf("the PNG encodes %q, which was never the session's code", code)
 	}
 
@@ -190,24 +184,6 @@ func waitPhoneHas(t testing.TB, s *stack, phone, id, text, sender string) {
 		}
 		return false, summarize(got)
 	})
-}
-
-// decodeQR reads the text of a QR code image.
-func decodeQR(t testing.TB, png []byte) string {
-	t.Helper()
-	img, _, err := image.Decode(bytes.NewReader(png))
-	if err != nil {
-		t.Fatalf("decode QR image: %v", err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatalf("QR bitmap: %v", err)
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("read QR image: %v", err)
-	}
-	return res.GetText()
 }
 
 // summarize lists the ids and texts a phone received, for failure messages.
