@@ -1,7 +1,6 @@
 package templatetest
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/wagate/wagate/functions/internal/cfnyaml"
 )
 
 // repoRoot is the repository root seen from this package's directory.
@@ -26,70 +25,11 @@ func load(t *testing.T) tmpl {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("template.yaml is not YAML: %v", err)
-	}
-	v, err := decode(&doc)
+	m, err := cfnyaml.Parse(data)
 	if err != nil {
 		t.Fatalf("template.yaml: %v", err)
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		t.Fatal("template.yaml is not a mapping")
-	}
 	return m
-}
-
-// decode turns a YAML node into plain data, expanding short-form intrinsics.
-func decode(n *yaml.Node) (any, error) {
-	var v any
-	switch n.Kind {
-	case yaml.DocumentNode:
-		return decode(n.Content[0])
-	case yaml.AliasNode:
-		return nil, fmt.Errorf("line %d: YAML aliases are not accepted by CloudFormation", n.Line)
-	case yaml.MappingNode:
-		m := map[string]any{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			val, err := decode(n.Content[i+1])
-			if err != nil {
-				return nil, err
-			}
-			m[n.Content[i].Value] = val
-		}
-		v = m
-	case yaml.SequenceNode:
-		list := []any{}
-		for _, c := range n.Content {
-			val, err := decode(c)
-			if err != nil {
-				return nil, err
-			}
-			list = append(list, val)
-		}
-		v = list
-	case yaml.ScalarNode:
-		if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-			v = n.Value
-		} else if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-	}
-	if !strings.HasPrefix(n.Tag, "!") || strings.HasPrefix(n.Tag, "!!") {
-		return v, nil
-	}
-	name := strings.TrimPrefix(n.Tag, "!")
-	switch name {
-	case "Ref", "Condition":
-		return map[string]any{name: v}, nil
-	case "GetAtt":
-		if s, ok := v.(string); ok {
-			res, attr, _ := strings.Cut(s, ".")
-			v = []any{res, attr}
-		}
-	}
-	return map[string]any{"Fn::" + name: v}, nil
 }
 
 // resources returns the template's resources by logical id.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/wagate/wagate/functions/internal/cfnyaml"
 )
 
 // Template is what devapi takes from template.yaml: every Lambda function with its
@@ -99,15 +99,10 @@ func LoadTemplate(path string) (*Template, error) {
 
 // ParseTemplate interprets a SAM template.
 func ParseTemplate(data []byte) (*Template, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("parse template: %w", err)
-	}
-	v, err := decodeNode(&doc)
+	root, err := cfnyaml.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("parse template: %w", err)
 	}
-	root := asMap(v)
 	globals := asMap(asMap(root["Globals"])["Function"])
 	t := &Template{Functions: map[string]Function{}}
 	ids := make([]string, 0)
@@ -246,64 +241,4 @@ func asMap(v any) map[string]any {
 func asList(v any) []any {
 	l, _ := v.([]any)
 	return l
-}
-
-// decodeNode turns a YAML node into plain data, expanding the short intrinsic
-// functions (!Ref x → {"Ref": x}, !GetAtt a.b → {"Fn::GetAtt": [a, b]}, !Sub x →
-// {"Fn::Sub": x}).
-func decodeNode(n *yaml.Node) (any, error) {
-	var v any
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, errors.New("empty document")
-		}
-		return decodeNode(n.Content[0])
-	case yaml.AliasNode:
-		return nil, fmt.Errorf("line %d: YAML aliases are not accepted by CloudFormation", n.Line)
-	case yaml.MappingNode:
-		m := map[string]any{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			val, err := decodeNode(n.Content[i+1])
-			if err != nil {
-				return nil, err
-			}
-			m[n.Content[i].Value] = val
-		}
-		v = m
-	case yaml.SequenceNode:
-		list := []any{}
-		for _, c := range n.Content {
-			val, err := decodeNode(c)
-			if err != nil {
-				return nil, err
-			}
-			list = append(list, val)
-		}
-		v = list
-	case yaml.ScalarNode:
-		if isIntrinsic(n.Tag) {
-			v = n.Value
-		} else if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-	}
-	if !isIntrinsic(n.Tag) {
-		return v, nil
-	}
-	name := strings.TrimPrefix(n.Tag, "!")
-	switch name {
-	case "Ref", "Condition":
-		return map[string]any{name: v}, nil
-	case "GetAtt":
-		if s, ok := v.(string); ok {
-			res, attr, _ := strings.Cut(s, ".")
-			v = []any{res, attr}
-		}
-	}
-	return map[string]any{"Fn::" + name: v}, nil
-}
-
-func isIntrinsic(tag string) bool {
-	return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!")
 }
