@@ -2,10 +2,7 @@ package dynamo
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -18,26 +15,17 @@ func messageNotFound(id string) error {
 	return core.Errorf(core.CodeNotFound, "message %q not found", id)
 }
 
-// position is a message's place in the newest-first order: CreatedAt in unix
-// nanoseconds, then id.
-type position struct {
-	at int64
-	id string
-}
-
-func positionOf(m core.Message) position { return position{at: m.CreatedAt.UnixNano(), id: m.ID} }
-
 // sortKey renders p so that string order is time order: the nanoseconds with the
 // sign bit flipped (so times before 1970 sort first) as 20 digits, then the id.
-func (p position) sortKey() string {
-	return fmt.Sprintf("%020d#%s", uint64(p.at)^(1<<63), p.id)
+func sortKey(p core.Position) string {
+	return fmt.Sprintf("%020d#%s", uint64(p.At)^(1<<63), p.ID)
 }
 
-func lsi1Key(p position) string                   { return prefixMsg + p.sortKey() }
-func lsi2Key(d core.Direction, p position) string { return string(d) + "#" + p.sortKey() }
+func lsi1Key(p core.Position) string                   { return prefixMsg + sortKey(p) }
+func lsi2Key(d core.Direction, p core.Position) string { return string(d) + "#" + sortKey(p) }
 
 func messageItem(m core.Message, version int64) (map[string]types.AttributeValue, error) {
-	p := positionOf(m)
+	p := core.PositionOf(m)
 	return withDoc(map[string]types.AttributeValue{
 		attrPK:     str(sessionPK(m.Key())),
 		attrSK:     str(prefixMsg + m.ID),
@@ -175,11 +163,11 @@ func (s *Store) ListMessages(ctx context.Context, key core.SessionKey, q core.Me
 	}
 	in.ExpressionAttributeValues = values
 	if q.Cursor != "" {
-		p, err := decodeCursor(q.Cursor)
+		p, err := core.ParseCursor(q.Cursor)
 		if err != nil {
 			return core.MessagePage{}, err
 		}
-		start := itemKey(sessionPK(key), prefixMsg+p.id)
+		start := itemKey(sessionPK(key), prefixMsg+p.ID)
 		if q.Direction == "" {
 			start[attrLSI1SK] = str(lsi1Key(p))
 		} else {
@@ -210,31 +198,7 @@ func (s *Store) ListMessages(ctx context.Context, key core.SessionKey, q core.Me
 	page := core.MessagePage{Messages: msgs}
 	if len(msgs) > limit {
 		page.Messages = msgs[:limit]
-		page.NextCursor = encodeCursor(positionOf(msgs[limit-1]))
+		page.NextCursor = core.PositionOf(msgs[limit-1]).Cursor()
 	}
 	return page, nil
-}
-
-// encodeCursor renders a position as an opaque cursor: base64url of
-// "<unix nanos>:<id>". It names a place in the order, not an item, so it stays
-// valid when that message is deleted.
-func encodeCursor(p position) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.at, 10) + ":" + p.id))
-}
-
-func decodeCursor(c string) (position, error) {
-	bad := core.Errorf(core.CodeInvalid, "cursor is not one this server returned")
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return position{}, bad
-	}
-	at, id, ok := strings.Cut(string(raw), ":")
-	if !ok || id == "" {
-		return position{}, bad
-	}
-	n, err := strconv.ParseInt(at, 10, 64)
-	if err != nil {
-		return position{}, bad
-	}
-	return position{at: n, id: id}, nil
 }

@@ -2,10 +2,7 @@ package memstate
 
 import (
 	"context"
-	"encoding/base64"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/wagate/wagate/core"
 )
@@ -82,9 +79,9 @@ func (s *State) ListMessages(ctx context.Context, key core.SessionKey, q core.Me
 	if err != nil {
 		return core.MessagePage{}, err
 	}
-	var after *position
+	var after *core.Position
 	if q.Cursor != "" {
-		p, err := decodeCursor(q.Cursor)
+		p, err := core.ParseCursor(q.Cursor)
 		if err != nil {
 			return core.MessagePage{}, err
 		}
@@ -99,17 +96,17 @@ func (s *State) ListMessages(ctx context.Context, key core.SessionKey, q core.Me
 		if q.Direction != "" && m.Direction != q.Direction {
 			continue
 		}
-		if after != nil && !after.newerThan(positionOf(m)) {
+		if after != nil && !after.NewerThan(core.PositionOf(m)) {
 			continue
 		}
 		all = append(all, m)
 	}
 	s.mu.Unlock()
-	sort.Slice(all, func(i, j int) bool { return positionOf(all[i]).newerThan(positionOf(all[j])) })
+	sort.Slice(all, func(i, j int) bool { return core.PositionOf(all[i]).NewerThan(core.PositionOf(all[j])) })
 	page := core.MessagePage{Messages: all}
 	if len(all) > limit {
 		page.Messages = all[:limit]
-		page.NextCursor = encodeCursor(positionOf(all[limit-1]))
+		page.NextCursor = core.PositionOf(all[limit-1]).Cursor()
 	}
 	return page, nil
 }
@@ -122,41 +119,4 @@ func pageLimit(n int) (int, error) {
 		return 0, core.Errorf(core.CodeInvalid, "limit must be between 1 and %d", core.MaxPageSize)
 	}
 	return n, nil
-}
-
-// position is a message's place in the newest-first order.
-type position struct {
-	at int64 // CreatedAt in unix nanoseconds
-	id string
-}
-
-func positionOf(m core.Message) position { return position{at: m.CreatedAt.UnixNano(), id: m.ID} }
-
-// newerThan reports whether p comes before q in newest-first order.
-func (p position) newerThan(q position) bool {
-	if p.at != q.at {
-		return p.at > q.at
-	}
-	return p.id > q.id
-}
-
-func encodeCursor(p position) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.at, 10) + ":" + p.id))
-}
-
-func decodeCursor(c string) (position, error) {
-	bad := core.Errorf(core.CodeInvalid, "cursor is not one this server returned")
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return position{}, bad
-	}
-	at, id, ok := strings.Cut(string(raw), ":")
-	if !ok || id == "" {
-		return position{}, bad
-	}
-	n, err := strconv.ParseInt(at, 10, 64)
-	if err != nil {
-		return position{}, bad
-	}
-	return position{at: n, id: id}, nil
 }

@@ -3,11 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/wagate/wagate/core"
 )
@@ -132,12 +129,12 @@ func (db *DB) ListMessages(ctx context.Context, key core.SessionKey, q core.Mess
 		return core.MessagePage{}, core.Errorf(core.CodeInvalid, "direction must be in or out")
 	}
 	if q.Cursor != "" {
-		at, id, err := decodeCursor(q.Cursor)
+		p, err := core.ParseCursor(q.Cursor)
 		if err != nil {
 			return core.MessagePage{}, err
 		}
 		query += ` AND (created_at, id) < (?, ?)`
-		args = append(args, at, id)
+		args = append(args, p.At, p.ID)
 	}
 	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, limit+1)
@@ -160,29 +157,7 @@ func (db *DB) ListMessages(ctx context.Context, key core.SessionKey, q core.Mess
 	if len(page.Messages) > limit {
 		page.Messages = page.Messages[:limit]
 		last := page.Messages[limit-1]
-		page.NextCursor = encodeCursor(nanos(last.CreatedAt), last.ID)
+		page.NextCursor = core.Position{At: nanos(last.CreatedAt), ID: last.ID}.Cursor()
 	}
 	return page, nil
-}
-
-// A cursor is the base64 of "created_at:id" of the last message of a page.
-func encodeCursor(at int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + id))
-}
-
-func decodeCursor(c string) (int64, string, error) {
-	bad := core.Errorf(core.CodeInvalid, "cursor is not one this server returned")
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, "", bad
-	}
-	at, id, ok := strings.Cut(string(raw), ":")
-	if !ok || id == "" {
-		return 0, "", bad
-	}
-	n, err := strconv.ParseInt(at, 10, 64)
-	if err != nil {
-		return 0, "", bad
-	}
-	return n, id, nil
 }
