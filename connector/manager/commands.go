@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -67,8 +68,12 @@ func (m *Manager) HandleCommand(ctx context.Context, c core.Command) error {
 	case core.CmdSendMessage:
 		err = m.send(ctx, c)
 	default:
-		log.Warn("command_unknown", "event", "command_unknown")
-		return nil
+		// A newer API sent a command this connector does not know (a deploy in
+		// progress): give it back, so that a connector that knows it takes it, and
+		// the queue moves it to its dead letters once its receives run out. Acking
+		// it would lose it without a trace.
+		log.Error("command_unknown", "event", "command_unknown", "outcome", "fail")
+		return fmt.Errorf("unknown command type %q: this connector is older than the API that sent it", c.Type)
 	}
 	return m.settle(log, start, err)
 }

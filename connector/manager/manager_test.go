@@ -2,6 +2,7 @@ package manager_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -185,4 +186,33 @@ func TestSessionsShareAClientOnlyWithTheSameNetworkPath(t *testing.T) {
 	if _, err := clients(core.Settings{ProxyURL: "ftp://nope"}); err == nil {
 		t.Error("an unusable proxy URL was accepted")
 	}
+}
+
+// TestUnknownCommandIsGivenBackNotDropped: a command of a type this connector does
+// not know (sent by a newer API during a deploy) is handed back for redelivery and
+// ends in the bus's dead letters, where on-call can see and redrive it; it is never
+// acknowledged as done.
+func TestUnknownCommandIsGivenBackNotDropped(t *testing.T) {
+	h := newHarness(t)
+	h.bus.RetryDelay = 10 * time.Millisecond
+	c := h.start(h.config("c1"), nil)
+	key := core.SessionKey{Tenant: tenant, ID: "desk"}
+	cmd, err := core.NewCommand("session.frobnicate", key, time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.mgr.HandleCommand(ctxT(t), cmd); err == nil || !strings.Contains(err.Error(), "session.frobnicate") {
+		t.Fatalf("HandleCommand(unknown type) = %v, want an error naming the type", err)
+	}
+	if err := h.bus.SendCommand(ctxT(t), cmd); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the unknown command in the dead letters", func() string {
+		for _, d := range h.bus.DeadLetters() {
+			if d.Command.ID == cmd.ID {
+				return ""
+			}
+		}
+		return fmt.Sprintf("%d dead letters", len(h.bus.DeadLetters()))
+	})
 }
