@@ -59,7 +59,7 @@ func BenchmarkLambdaHandler(b *testing.B) {
 			if !ok {
 				b.Fatalf("no route for %s %s", c.method, c.path)
 			}
-			h := handlers[route.Function]
+			h := handlers[route.Function]() // one instance, invoked one at a time as in Lambda
 			lc := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "bench"})
 			durations := make([]time.Duration, 0, b.N)
 			i := 0

@@ -6,11 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,8 +36,9 @@ const (
 )
 
 // memHandlers builds every API function of the template as lambdaapi.Handler over
-// one in-memory state and bus, wrapped by lambda.NewHandler as lambda.Start does.
-func memHandlers(t testing.TB, tmpl *Template, state *memstate.State) map[string]lambda.Handler {
+// one in-memory state and bus and returns the makers of their instances, each
+// wrapped by lambda.NewHandler as lambda.Start does.
+func memHandlers(t testing.TB, tmpl *Template, state *memstate.State) map[string]func() lambda.Handler {
 	t.Helper()
 	bus := membus.New(nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -48,7 +52,7 @@ func memHandlers(t testing.TB, tmpl *Template, state *memstate.State) map[string
 	if err := state.PutHeartbeat(ctx, core.Heartbeat{ConnectorID: "c1", StartedAt: now, At: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	hs := map[string]lambda.Handler{}
+	hs := map[string]func() lambda.Handler{}
 	for id, fn := range tmpl.Functions {
 		if fn.Queue != nil {
 			continue
@@ -58,7 +62,8 @@ func memHandlers(t testing.TB, tmpl *Template, state *memstate.State) map[string
 		if err != nil {
 			t.Fatal(err)
 		}
-		hs[id] = lambda.NewHandler(lambdaapi.Handler(srv.Handler()))
+		h := lambdaapi.Handler(srv.Handler())
+		hs[id] = func() lambda.Handler { return lambda.NewHandler(h) }
 	}
 	return hs
 }
@@ -69,7 +74,7 @@ func newTestGateway(t *testing.T, invoker Invoker) (*httptest.Server, *memstate.
 	tmpl := loadRepoTemplate(t)
 	state := memstate.New()
 	if invoker == nil {
-		invoker = &LocalInvoker{Handlers: memHandlers(t, tmpl, state)}
+		invoker = &LocalInvoker{Instances: memHandlers(t, tmpl, state)}
 	}
 	auth, err := apigw.ParseTokens(testToken + "=" + testTenant + "," + otherToken + "=globex")
 	if err != nil {
@@ -286,7 +291,9 @@ func TestLocalInvokerTurnsPanicsAndTimeoutsIntoFunctionErrors(t *testing.T) {
 		return "", ctx.Err()
 	})
 	panics := lambda.NewHandler(func() (string, error) { panic("bad") })
-	inv := &LocalInvoker{Handlers: map[string]lambda.Handler{"Slow": slow, "Panics": panics}}
+	inv := &LocalInvoker{Instances: map[string]func() lambda.Handler{
+		"Slow": func() lambda.Handler { return slow }, "Panics": func() lambda.Handler { return panics },
+	}}
 	_, err := inv.Invoke(context.Background(), Function{LogicalID: "Slow", Name: "slow", Timeout: 50 * time.Millisecond}, "r1", []byte(`{}`))
 	if !errors.Is(err, errFunctionError) || !strings.Contains(err.Error(), "timed out") {
 		t.Errorf("slow function: %v, want a timeout function error", err)
@@ -294,5 +301,42 @@ func TestLocalInvokerTurnsPanicsAndTimeoutsIntoFunctionErrors(t *testing.T) {
 	_, err = inv.Invoke(context.Background(), Function{LogicalID: "Panics", Name: "panics", Timeout: time.Second}, "r2", []byte(`{}`))
 	if !errors.Is(err, errFunctionError) || !strings.Contains(err.Error(), "panic") {
 		t.Errorf("panicking function: %v, want a function error", err)
+	}
+}
+
+// TestLocalInvokerKeepsConcurrentAnswersApart: many invocations of one function at
+// once each get their own answer. lambda.NewHandler's wrapper reuses the buffer of
+// its answer for its next invocation, so invocations that shared a wrapper could
+// receive another invocation's answer (seen as a 202 naming another request's
+// message in the split burst test).
+func TestLocalInvokerKeepsConcurrentAnswersApart(t *testing.T) {
+	type echo struct {
+		N   int
+		Pad string
+	}
+	pad := strings.Repeat("x", 4096)
+	inv := &LocalInvoker{Instances: map[string]func() lambda.Handler{
+		"Echo": func() lambda.Handler {
+			return lambda.NewHandler(func(in echo) (echo, error) { return echo{N: in.N, Pad: pad}, nil })
+		},
+	}}
+	fn := Function{LogicalID: "Echo", Name: "echo", Timeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	var wrong atomic.Int64
+	for g := range 32 {
+		wg.Go(func() {
+			for i := range 200 {
+				n := g*1000 + i
+				out, err := inv.Invoke(context.Background(), fn, fmt.Sprintf("r%d", n), []byte(fmt.Sprintf(`{"N":%d}`, n)))
+				var got echo
+				if err != nil || json.Unmarshal(out, &got) != nil || got.N != n {
+					wrong.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := wrong.Load(); n > 0 {
+		t.Fatalf("%d of %d concurrent invocations got an answer that was not theirs", n, 32*200)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -64,18 +66,26 @@ func FunctionEnv(fn Function, supplied map[string]string, getenv func(string) st
 	return env, nil
 }
 
-// LocalInvoker runs the functions in this process. Each handler is wrapped by
-// lambda.NewHandler, the wrapper lambda.Start uses, so events and answers go through
-// the same JSON decoding and encoding as in Lambda.
+// LocalInvoker runs the functions in this process the way Lambda runs them: an
+// instance (execution environment) of a function handles one invocation at a time,
+// and a function whose instances are all busy gets a new one. An instance is the
+// function's handler wrapped by lambda.NewHandler, the wrapper lambda.Start uses, so
+// events and answers go through the same JSON decoding and encoding as in Lambda.
+// That wrapper hands back its answer in a buffer it reuses for its next invocation:
+// sharing one wrapper between concurrent invocations would let one answer overwrite
+// another.
 type LocalInvoker struct {
-	// Handlers by function logical id.
-	Handlers map[string]lambda.Handler
+	// Instances makes a new instance of a function, by function logical id.
+	Instances map[string]func() lambda.Handler
+
+	mu   sync.Mutex
+	idle map[string][]lambda.Handler
 }
 
 // Invoke runs fn's handler with a Lambda context carrying requestID and a deadline
 // of the function's timeout. A handler error or panic is a function error.
 func (l *LocalInvoker) Invoke(ctx context.Context, fn Function, requestID string, event []byte) (out []byte, err error) {
-	h, ok := l.Handlers[fn.LogicalID]
+	h, ok := l.take(fn.LogicalID)
 	if !ok {
 		return nil, fmt.Errorf("invoke %s: no such function", fn.Name)
 	}
@@ -87,10 +97,14 @@ func (l *LocalInvoker) Invoke(ctx context.Context, fn Function, requestID string
 	})
 	defer func() {
 		if p := recover(); p != nil {
+			// As in Lambda, an instance whose runtime panicked is not used again.
 			out, err = nil, fmt.Errorf("invoke %s: %w: panic: %v", fn.Name, errFunctionError, p)
+			return
 		}
+		l.release(fn.LogicalID, h)
 	}()
-	out, err = h.Invoke(ctx, event)
+	raw, err := h.Invoke(ctx, event)
+	out = bytes.Clone(raw) // before the instance runs again and reuses raw's memory
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return nil, fmt.Errorf("invoke %s: %w: task timed out after %s", fn.Name, errFunctionError, fn.Timeout)
 	}
@@ -98,6 +112,32 @@ func (l *LocalInvoker) Invoke(ctx context.Context, fn Function, requestID string
 		return nil, fmt.Errorf("invoke %s: %w: %v", fn.Name, errFunctionError, err)
 	}
 	return out, nil
+}
+
+// take returns an idle instance of the function, or a new one.
+func (l *LocalInvoker) take(id string) (lambda.Handler, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.idle[id]); n > 0 {
+		h := l.idle[id][n-1]
+		l.idle[id] = l.idle[id][:n-1]
+		return h, true
+	}
+	newInstance, ok := l.Instances[id]
+	if !ok {
+		return nil, false
+	}
+	return newInstance(), true
+}
+
+// release makes an instance idle again.
+func (l *LocalInvoker) release(id string, h lambda.Handler) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.idle == nil {
+		l.idle = map[string][]lambda.Handler{}
+	}
+	l.idle[id] = append(l.idle[id], h)
 }
 
 // LocalOptions tune the functions devapi runs in process.
@@ -115,7 +155,7 @@ type LocalOptions struct {
 // DynamoDB state table and the SQS commands queue behind lambdaapi.Handler, the
 // events function as a lambdaevents.Consumer.
 func NewLocalInvoker(t *Template, supplied map[string]string, getenv func(string) string, o LocalOptions) (*LocalInvoker, error) {
-	l := &LocalInvoker{Handlers: map[string]lambda.Handler{}}
+	l := &LocalInvoker{Instances: map[string]func() lambda.Handler{}}
 	for id, fn := range t.Functions {
 		env, err := FunctionEnv(fn, supplied, getenv)
 		if err != nil {
@@ -123,7 +163,7 @@ func NewLocalInvoker(t *Template, supplied map[string]string, getenv func(string
 		}
 		fnEnv := func(k string) string { return env[k] }
 		log := slog.New(slog.NewJSONHandler(o.Logs, nil)).With("function", fn.Name)
-		var h lambda.Handler
+		var h func() lambda.Handler
 		if fn.Queue != nil {
 			h, err = eventsHandler(fnEnv, log, o.WebhookRetryBase)
 		} else {
@@ -132,13 +172,14 @@ func NewLocalInvoker(t *Template, supplied map[string]string, getenv func(string
 		if err != nil {
 			return nil, fmt.Errorf("build %s: %w", fn.Name, err)
 		}
-		l.Handlers[id] = h
+		l.Instances[id] = h
 	}
 	return l, nil
 }
 
-// apiHandler wires an API function as lambdaapi.Main does.
-func apiHandler(getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
+// apiHandler wires an API function as lambdaapi.Main does and returns the maker of
+// its instances. Its instances share one apigw server: it is safe for concurrent use.
+func apiHandler(getenv func(string) string, log *slog.Logger) (func() lambda.Handler, error) {
 	cfg, err := lambdaapi.ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, err
@@ -156,12 +197,13 @@ func apiHandler(getenv func(string) string, log *slog.Logger) (lambda.Handler, e
 	if err != nil {
 		return nil, err
 	}
-	return lambda.NewHandler(lambdaapi.Handler(srv.Handler())), nil
+	h := lambdaapi.Handler(srv.Handler())
+	return func() lambda.Handler { return lambda.NewHandler(h) }, nil
 }
 
 // eventsHandler wires the events function as lambdaevents.Main does, with an
-// optional shorter retry delay.
-func eventsHandler(getenv func(string) string, log *slog.Logger, retryBase time.Duration) (lambda.Handler, error) {
+// optional shorter retry delay, and returns the maker of its instances.
+func eventsHandler(getenv func(string) string, log *slog.Logger, retryBase time.Duration) (func() lambda.Handler, error) {
 	cfg, err := lambdaevents.ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, err
@@ -182,5 +224,5 @@ func eventsHandler(getenv func(string) string, log *slog.Logger, retryBase time.
 	if cfg.EventsQueueURL != "" {
 		c.Visibility, c.QueueURL = awsenv.SQS(awsCfg, getenv), cfg.EventsQueueURL
 	}
-	return lambda.NewHandler(c.Handle), nil
+	return func() lambda.Handler { return lambda.NewHandler(c.Handle) }, nil
 }
