@@ -15,7 +15,8 @@
 //	       [-webhook-retry-base 1s] [-event-pollers 2] [-no-page]
 //
 // By default the functions run in this process, built exactly as their mains build
-// them and invoked through the same JSON wrapper as lambda.Start. With -rie each
+// them and invoked through the same JSON wrapper as lambda.Start, one invocation at a
+// time per instance as in Lambda (concurrent requests get more instances). With -rie each
 // function's real bootstrap runs under the AWS Lambda Runtime Interface Emulator, one
 // process group per execution environment.
 //
