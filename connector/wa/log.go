@@ -18,6 +18,11 @@ var longDigits = regexp.MustCompile(`\d{7,}`)
 type Logger struct {
 	log   *slog.Logger
 	debug bool
+	// module is whatsmeow's sub-logger name ("Recv", "Socket"; nested ones joined
+	// by "/"). It is added to a line when the line is written: whatsmeow makes
+	// several sub-loggers per client, and deriving a slog logger for each would
+	// cost every idle session memory for lines it rarely writes.
+	module string
 }
 
 var _ waLog.Logger = (*Logger)(nil)
@@ -33,7 +38,10 @@ func NewLogger(log *slog.Logger, debug bool) *Logger {
 
 // Sub returns a logger whose lines carry module.
 func (l *Logger) Sub(module string) waLog.Logger {
-	return &Logger{log: l.log.With("module", module), debug: l.debug}
+	if l.module != "" {
+		module = l.module + "/" + module
+	}
+	return &Logger{log: l.log, debug: l.debug, module: module}
 }
 
 // Errorf logs at error level.
@@ -57,7 +65,12 @@ func (l *Logger) emit(level slog.Level, msg string, args []any) {
 	if !l.log.Enabled(ctx, level) {
 		return
 	}
-	l.log.Log(ctx, level, "whatsmeow", "event", "whatsmeow", "detail", Redact(fmt.Sprintf(msg, args...)))
+	detail := Redact(fmt.Sprintf(msg, args...))
+	if l.module == "" {
+		l.log.Log(ctx, level, "whatsmeow", "event", "whatsmeow", "detail", detail)
+		return
+	}
+	l.log.Log(ctx, level, "whatsmeow", "event", "whatsmeow", "module", l.module, "detail", detail)
 }
 
 // Redact replaces every run of 7 or more digits in s (a phone number, a JID user) by

@@ -36,6 +36,11 @@ func TestLoggerRedactsPhoneNumbersAndCarriesModule(t *testing.T) {
 		t.Errorf("debug line logged although debug is off: %s", out)
 	}
 	buf.Reset()
+	l.Sub("Frame").Warnf("nested")
+	if out := buf.String(); strings.Count(out, `"module"`) != 1 || !strings.Contains(out, `"module":"Socket/Frame"`) {
+		t.Errorf("a nested sub-logger's line %s, want one module Socket/Frame", out)
+	}
+	buf.Reset()
 	wa.NewLogger(log, true).Debugf("node %s", "x")
 	if !strings.Contains(buf.String(), "node x") {
 		t.Errorf("debug line missing with debug on: %s", buf.String())
