@@ -175,18 +175,14 @@ func (h *Held) Release(ctx context.Context) error {
 	return nil
 }
 
-func (h *Held) isStopped() bool {
-	select {
-	case <-h.stop:
-		return true
-	default:
-		return false
-	}
-}
+func (h *Held) isStopped() bool { return closed(h.stop) }
 
-func (h *Held) isLost() bool {
+func (h *Held) isLost() bool { return closed(h.lost) }
+
+// closed reports whether ch is closed, without waiting.
+func closed(ch <-chan struct{}) bool {
 	select {
-	case <-h.lost:
+	case <-ch:
 		return true
 	default:
 		return false
