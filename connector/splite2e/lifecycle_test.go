@@ -3,15 +3,11 @@
 package splite2e
 
 import (
-	"regexp"
 	"testing"
 
 	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 )
-
-// pairCodeRE is the shape of a WhatsApp pairing code as the API answers it.
-var pairCodeRE = regexp.MustCompile(`^[A-Z0-9]{4}-[A-Z0-9]{4}$`)
 
 // TestSplitPairDisconnectLogoutDelete links a session by phone code (the connector
 // answers through the state table; the api-qr function waits for it or gives a poll
@@ -25,28 +21,11 @@ func TestSplitPairDisconnectLogoutDelete(t *testing.T) {
 	s.startConnector(t, "conn-a")
 	s.api.createSession(t, "desk", "")
 
-	r := s.api.Do(t, "POST", "/v1/sessions/desk/pair-code", map[string]string{"phone": "+1 555 000 1111"})
-	var code struct {
-		Code string `json:"code"`
-		Poll string `json:"poll"`
-	}
-	r.Decode(t, &code)
-	if r.Status == 202 {
-		apitest.Eventually(t, linkTimeout, "the pairing code", func() (bool, string) {
-			p := s.api.Do(t, "GET", code.Poll, nil)
-			p.Decode(t, &code)
-			return p.Status == 200, p.String()
-		})
-	} else if r.Status != 200 {
-		t.Fatalf("pair-code: %s, want 200 with a code (or 202 with a poll location)", r)
-	}
-	if !pairCodeRE.MatchString(code.Code) {
-		t.Fatalf("pairing code %q, want ABCD-EFGH", code.Code)
-	}
+	code := s.api.PairCode(t, "desk", "+1 555 000 1111", linkTimeout)
 	if st := s.api.Session(t, "desk"); st.Status != core.StatusPairing {
 		t.Errorf("while the code is shown: %s, want pairing", apitest.Describe(st))
 	}
-	dev, err := s.sim.Control.LinkCode(ctx(t), alice, code.Code)
+	dev, err := s.sim.Control.LinkCode(ctx(t), alice, code)
 	if err != nil {
 		t.Fatalf("the phone enters the code: %v", err)
 	}

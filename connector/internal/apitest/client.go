@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -165,3 +166,32 @@ func (c *Client) Messages(t testing.TB, id string, dir core.Direction) []core.Me
 	c.MustJSON(t, "GET", "/v1/sessions/"+id+"/messages?direction="+string(dir), nil, 200, &page)
 	return page.Messages
 }
+
+// PairCode asks for a pairing code for session id and phone, waits up to timeout for
+// the connector's answer when the API gives a poll location (202), and returns the
+// code after checking its ABCD-EFGH shape.
+func (c *Client) PairCode(t testing.TB, id, phone string, timeout time.Duration) string {
+	t.Helper()
+	r := c.Do(t, "POST", "/v1/sessions/"+id+"/pair-code", map[string]string{"phone": phone})
+	var code struct {
+		Code string `json:"code"`
+		Poll string `json:"poll"`
+	}
+	r.Decode(t, &code)
+	if r.Status == 202 {
+		Eventually(t, timeout, "the pairing code", func() (bool, string) {
+			p := c.Do(t, "GET", code.Poll, nil)
+			p.Decode(t, &code)
+			return p.Status == 200, p.String()
+		})
+	} else if r.Status != 200 {
+		t.Fatalf("pair-code: %s, want 200 with a code (or 202 with a poll location)", r)
+	}
+	if !pairCodeRE.MatchString(code.Code) {
+		t.Fatalf("pairing code %q, want ABCD-EFGH", code.Code)
+	}
+	return code.Code
+}
+
+// pairCodeRE is the shape of a WhatsApp pairing code as the API answers it.
+var pairCodeRE = regexp.MustCompile(`^[A-Z0-9]{4}-[A-Z0-9]{4}$`)
