@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/core/membus"
 	"github.com/wagate/wagate/core/memstate"
@@ -139,13 +140,7 @@ func (e *hookEnv) publish(t *testing.T, typ core.EventType) core.Event {
 // waitFor polls cond for up to 30 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	apitest.Eventually(t, 30*time.Second, what, func() (bool, string) { return cond(), "not yet" })
 }
 
 func hookConfig(allowPrivate bool) Config {

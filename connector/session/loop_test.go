@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wagate/wagate/connector/internal/apitest"
 	"github.com/wagate/wagate/core"
 	"github.com/wagate/wagate/core/memstate"
 )
@@ -41,13 +42,7 @@ func newIdleSupervisor(t *testing.T) (*Supervisor, *memstate.State) {
 // waitFor polls cond until it holds or ten seconds passed.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	apitest.Eventually(t, 10*time.Second, what, func() (bool, string) { return cond(), "not yet" })
 }
 
 func TestIdleSupervisorHoldsNoGoroutine(t *testing.T) {
