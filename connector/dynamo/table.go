@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -317,8 +318,13 @@ func (t *table) deletePrefix(ctx context.Context, pk, prefix string) (int, error
 	return len(reqs), t.batchWrite(ctx, reqs)
 }
 
+// backoff waits before retry number attempt: 50 ms doubling up to 1.6 s, of which
+// a random half, so that writers that lost the same race do not retry in step
+// (without it, eight connectors updating one LID mapping kept colliding until
+// they ran out of attempts).
 func backoff(ctx context.Context, attempt int) error {
 	d := time.Duration(25<<min(attempt, 6)) * time.Millisecond
+	d = d/2 + rand.N(d/2+1)
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
