@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +42,9 @@ const (
 	childDirEnv  = "WAGATE_BENCH_DIR"   // data folder (wagate) or key store file (bare)
 	childSimEnv  = "WAGATE_BENCH_SIM"   // simulator address
 	childNEnv    = "WAGATE_BENCH_N"     // sessions to wait for
+	// heapProfileEnv, when set in the benchmark's environment, makes every memory
+	// child write a heap profile to <value>-<kind>-<n>.pprof after measuring.
+	heapProfileEnv = "WAGATE_BENCH_HEAPPROFILE"
 )
 
 // Settings of the memory benchmark.
@@ -59,6 +63,8 @@ type memStats struct {
 	N          int    `json:"n"`
 	RSS        int64  `json:"rss"`
 	Go         uint64 `json:"go"` // HeapInuse + StackInuse
+	Stack      uint64 `json:"stack"`
+	HeapAlloc  uint64 `json:"heapAlloc"` // bytes of live objects (HeapInuse less free slots in used spans)
 	Goroutines int    `json:"goroutines"`
 	// Outside is the resident memory the Go runtime did not map (RSS less what the
 	// runtime holds from the OS): the binary, and what SQLite's allocator holds.
@@ -99,6 +105,9 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 			b.ReportMetric(bRSS, fmt.Sprintf("bare-KiB-rss/session@%d", n))
 			b.ReportMetric(wRSS/bRSS, fmt.Sprintf("rss-ratio@%d", n))
 			wOut, bOut := perSession(w.Outside, baseW.Outside, n), perSession(bb.Outside, baseB.Outside, n)
+			b.Logf("n=%d: per session stacks wagate %.1f KiB, bare %.1f KiB; live heap objects wagate %.1f KiB, bare %.1f KiB", n,
+				perSession(int64(w.Stack), int64(baseW.Stack), n), perSession(int64(bb.Stack), int64(baseB.Stack), n),
+				perSession(int64(w.HeapAlloc), int64(baseW.HeapAlloc), n), perSession(int64(bb.HeapAlloc), int64(baseB.HeapAlloc), n))
 			b.Logf("n=%d: per session RSS wagate %.1f KiB, bare %.1f KiB (ratio %.2f); HeapInuse+StackInuse wagate %.1f KiB, bare %.1f KiB (ratio %.2f); outside the Go runtime wagate %.1f KiB, bare %.1f KiB; goroutines wagate %d, bare %d; connect all: wagate %.1f s, bare %.1f s",
 				n, wRSS, bRSS, wRSS/bRSS, wGo, bGo, wGo/bGo, wOut, bOut, w.Goroutines-baseW.Goroutines, bb.Goroutines-baseB.Goroutines, w.ConnectSec, bb.ConnectSec)
 		}
@@ -230,12 +239,29 @@ func runMemChildMain() int {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	st := memStats{N: n, RSS: selfRSS(), Go: ms.HeapInuse + ms.StackInuse, Goroutines: runtime.NumGoroutine(),
+	st := memStats{N: n, RSS: selfRSS(), Go: ms.HeapInuse + ms.StackInuse, Stack: ms.StackInuse, HeapAlloc: ms.HeapAlloc, Goroutines: runtime.NumGoroutine(),
 		ConnectSec: connect.Seconds(), Outside: selfRSS() - int64(ms.Sys-ms.HeapReleased)}
 	_ = json.NewEncoder(os.Stdout).Encode(st)
+	if prefix := os.Getenv(heapProfileEnv); prefix != "" {
+		if err := writeHeapProfile(fmt.Sprintf("%s-%s-%d.pprof", prefix, os.Getenv(childKindEnv), n)); err != nil {
+			fmt.Fprintln(os.Stderr, "memory child:", err)
+		}
+	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	stop()
 	return 0
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // holdWagate starts wagate on dir and waits until its n sessions are connected.
