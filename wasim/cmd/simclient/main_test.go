@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/types"
 
 	"github.com/wagate/wagate/wasim/simtest"
 )
@@ -104,6 +105,13 @@ func TestSessionLinksSendsReceivesAndPrintsReceipts(t *testing.T) {
 		out.next(t, fmt.Sprintf(`^RECEIPT id=%s type=%s from=15550002222@s\.whatsapp\.net$`, sentID, kind))
 	}
 
+	// The client acks each receipt after printing it: stopping it before those acks
+	// are out would close its socket mid-send (a data race inside whatsmeow).
+	jid, err := types.ParseJID(dev.JID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simtest.Quiesce(sim, jid, 5*time.Second)
 	stop()
 	out.next(t, `^EXIT reason=signal$`)
 	if err := <-done; err != nil {
