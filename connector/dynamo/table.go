@@ -318,8 +318,8 @@ func (t *table) deletePrefix(ctx context.Context, pk, prefix string) (int, error
 	return len(reqs), t.batchWrite(ctx, reqs)
 }
 
-// backoff waits before retry number attempt: 50 ms doubling up to 1.6 s, of which
-// a random half, so that writers that lost the same race do not retry in step
+// backoff waits before retry number attempt: 50 ms doubling up to 1.6 s, the second
+// half of each delay random, so that writers that lost the same race do not retry in step
 // (without it, eight connectors updating one LID mapping kept colliding until
 // they ran out of attempts).
 func backoff(ctx context.Context, attempt int) error {

@@ -62,8 +62,8 @@ var (
 // Each connection's page cache is capped at 512 KiB (SQLite's default is 2 MB): what
 // is hot here is small (the sessions, the newest messages and their indexes), a miss
 // is read from the operating system's file cache, and the process is meant to hold
-// hundreds of sessions on a small machine. With 100 idle sessions that took about
-// 4 MB off the resident memory (BENCHMARKS.md).
+// hundreds of sessions on a small machine. With 100 idle sessions that took 4-7 MB
+// off the resident memory in the memory benchmark (BENCHMARKS.md).
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" || strings.ContainsRune(path, '?') || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("open sqlite: %q is not a plain file path", path)
