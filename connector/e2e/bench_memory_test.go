@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -289,51 +288,40 @@ func holdWagate(dir, sim string, n int) (func(), error) {
 func waitAllConnected(c *client, n int, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", c.Base+"/v1/events", nil)
+	body, err := c.subscribe(ctx)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
-	if err != nil {
-		return fmt.Errorf("GET /v1/events: %w", err)
+	defer body.Close()
+	// The list covers the sessions that connected before the stream opened, and
+	// checks that the events told the truth.
+	var (
+		connected map[string]bool
+		total     int
+	)
+	done := func() bool {
+		connected, total, err = countConnected(c)
+		return err != nil || (len(connected) == n && total == n)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /v1/events: %s", resp.Status)
+	if done() {
+		return err
 	}
-	events := bufio.NewScanner(resp.Body)
-	events.Buffer(make([]byte, 64<<10), 1<<20)
-	for {
-		// The list covers the sessions that connected before the stream opened, and
-		// checks that the events told the truth.
-		connected, total, err := countConnected(c)
-		if err != nil {
-			return err
+	rerr := readEvents(body, func(e core.Event, bad error) bool {
+		var s core.Session
+		if bad != nil || e.Type != core.EventSessionStatus || json.Unmarshal(e.Data, &s) != nil {
+			return true
 		}
-		if len(connected) == n && total == n {
-			return nil
+		if s.Status == core.StatusConnected {
+			connected[e.SessionID] = true
+		} else {
+			delete(connected, e.SessionID)
 		}
-		for len(connected) < n && events.Scan() {
-			data, ok := strings.CutPrefix(events.Text(), "data:")
-			var e core.Event
-			if !ok || json.Unmarshal([]byte(data), &e) != nil || e.Type != core.EventSessionStatus {
-				continue
-			}
-			var s core.Session
-			if json.Unmarshal(e.Data, &s) != nil {
-				continue
-			}
-			if s.Status == core.StatusConnected {
-				connected[e.SessionID] = true
-			} else {
-				delete(connected, e.SessionID)
-			}
-		}
-		if len(connected) < n {
-			return fmt.Errorf("%d of %d sessions connected when the event stream ended: %v", len(connected), n, events.Err())
-		}
+		return len(connected) < n || !done()
+	})
+	if err != nil || (len(connected) == n && total == n) {
+		return err
 	}
+	return fmt.Errorf("%d of %d sessions connected when the event stream ended: %v", len(connected), n, rerr)
 }
 
 // countConnected lists wagate's sessions: the ids of the connected ones and how many

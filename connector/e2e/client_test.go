@@ -34,34 +34,61 @@ type stream struct {
 func (c *client) events(t testing.TB) *stream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", c.Base+"/v1/events", nil)
-	if err != nil {
-		t.Fatalf("events request: %v", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+	body, err := c.subscribe(ctx)
 	if err != nil {
 		cancel()
-		t.Fatalf("GET /v1/events: %v", err)
-	}
-	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		cancel()
-		t.Fatalf("GET /v1/events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		t.Fatal(err)
 	}
 	s := &stream{notify: make(chan struct{})}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		defer resp.Body.Close()
-		s.read(resp.Body)
+		defer body.Close()
+		s.read(body)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return s
 }
 
-// read parses Server-Sent Events: "data:" lines up to a blank line make one event.
+// subscribe opens GET /v1/events until ctx ends; the caller closes the body.
+func (c *client) subscribe(ctx context.Context) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", c.Base+"/v1/events", nil)
+	if err != nil {
+		return nil, fmt.Errorf("events request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET /v1/events: %w", err)
+	}
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET /v1/events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return resp.Body, nil
+}
+
+// read records the events of r until it ends.
 func (s *stream) read(r io.Reader) {
+	_ = readEvents(r, func(e core.Event, err error) bool {
+		s.mu.Lock()
+		if err != nil {
+			s.err = err
+		} else {
+			s.events = append(s.events, e)
+		}
+		close(s.notify)
+		s.notify = make(chan struct{})
+		s.mu.Unlock()
+		return true
+	})
+}
+
+// readEvents parses Server-Sent Events from r ("data:" lines up to a blank line make
+// one event) and hands each to fn, with an error when its data is not an event,
+// until r ends or fn returns false.
+func readEvents(r io.Reader, fn func(core.Event, error) bool) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var data strings.Builder
@@ -74,17 +101,15 @@ func (s *stream) read(r io.Reader) {
 			var e core.Event
 			err := json.Unmarshal([]byte(data.String()), &e)
 			data.Reset()
-			s.mu.Lock()
 			if err != nil {
-				s.err = fmt.Errorf("bad event data: %w", err)
-			} else {
-				s.events = append(s.events, e)
+				err = fmt.Errorf("bad event data: %w", err)
 			}
-			close(s.notify)
-			s.notify = make(chan struct{})
-			s.mu.Unlock()
+			if !fn(e, err) {
+				return nil
+			}
 		}
 	}
+	return sc.Err()
 }
 
 // mark returns how many events were recorded so far: pass it to waitFrom to look
