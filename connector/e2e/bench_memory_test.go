@@ -239,8 +239,9 @@ func runMemChildMain() int {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	st := memStats{N: n, RSS: selfRSS(), Go: ms.HeapInuse + ms.StackInuse, Stack: ms.StackInuse, HeapAlloc: ms.HeapAlloc, Goroutines: runtime.NumGoroutine(),
-		ConnectSec: connect.Seconds(), Outside: selfRSS() - int64(ms.Sys-ms.HeapReleased)}
+	rss := selfRSS()
+	st := memStats{N: n, RSS: rss, Go: ms.HeapInuse + ms.StackInuse, Stack: ms.StackInuse, HeapAlloc: ms.HeapAlloc, Goroutines: runtime.NumGoroutine(),
+		ConnectSec: connect.Seconds(), Outside: rss - int64(ms.Sys-ms.HeapReleased)}
 	_ = json.NewEncoder(os.Stdout).Encode(st)
 	if prefix := os.Getenv(heapProfileEnv); prefix != "" {
 		if err := writeHeapProfile(fmt.Sprintf("%s-%s-%d.pprof", prefix, os.Getenv(childKindEnv), n)); err != nil {
